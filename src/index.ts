@@ -1,7 +1,5 @@
-import { DurableObject } from "cloudflare:workers";
-
-export class SessionObject extends DurableObject<Env> {}
-export class SandboxObject extends DurableObject<Env> {}
+export { SessionObject } from "./session/session.do";
+export { SandboxObject } from "./sandbox/sandbox.do";
 
 export default {
   async fetch(): Promise<Response> {
