@@ -7,7 +7,7 @@ import { defineConfig } from "vitest/config";
 // share one list of module substitutions.
 const wranglerConfig = unstable_readConfig({ config: "wrangler.toml" });
 const alias = Object.fromEntries(
-  Object.entries(wranglerConfig.alias ?? {}).map(([from, to]) => [from, path.resolve(to)]),
+  Object.entries(wranglerConfig.alias ?? {}).map(([from, to]) => [from, path.resolve(String(to))]),
 );
 
 export default defineConfig(async () => {

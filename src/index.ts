@@ -1,8 +1,10 @@
+import { api } from "./api/router";
+
 export { SessionObject } from "./session/session.do";
 export { SandboxObject } from "./sandbox/sandbox.do";
 
 export default {
-  async fetch(): Promise<Response> {
-    return Response.json({ success: true });
+  fetch(request, env, ctx) {
+    return api.handle(request, env, ctx);
   },
 } satisfies ExportedHandler<Env>;

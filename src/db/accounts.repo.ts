@@ -1,0 +1,29 @@
+import { and, count, eq } from "drizzle-orm";
+import { now, utcDay } from "../domain/time";
+import type { Db } from "./client";
+import { accounts, dailyUsage, sessions } from "./schema";
+
+export type AccountRow = typeof accounts.$inferSelect;
+
+export function newAccountRow(input: { name: string; plan: string; balance: number; messageCost: number }): AccountRow {
+  const at = now();
+  return { id: crypto.randomUUID(), ...input, createdAt: at, updatedAt: at };
+}
+
+export async function findAccount(db: Db, id: string): Promise<AccountRow | undefined> {
+  return db.select().from(accounts).where(eq(accounts.id, id)).get();
+}
+
+export async function messagesToday(db: Db, accountId: string, day = utcDay()): Promise<number> {
+  const row = await db
+    .select({ messages: dailyUsage.messages })
+    .from(dailyUsage)
+    .where(and(eq(dailyUsage.accountId, accountId), eq(dailyUsage.day, day)))
+    .get();
+  return row?.messages ?? 0;
+}
+
+export async function countSessions(db: Db, accountId: string): Promise<number> {
+  const row = await db.select({ n: count() }).from(sessions).where(eq(sessions.accountId, accountId)).get();
+  return row?.n ?? 0;
+}

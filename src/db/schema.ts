@@ -1,0 +1,227 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+// Timestamps are ISO 8601 strings with six fractional digits (seed 000), which sort as text.
+
+export const accounts = sqliteTable("accounts", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  plan: text("plan").notNull().default("free"),
+  balance: real("balance").notNull().default(0),
+  messageCost: real("message_cost").notNull().default(10),
+  createdAt: text("created_at").notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    name: text("name").notNull(),
+    // Visible start of the key so users can tell keys apart; the secret is only hashed.
+    prefix: text("prefix").notNull(),
+    hash: text("hash").notNull(),
+    lastUsedAt: text("last_used_at"),
+    revokedAt: text("revoked_at"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("api_keys_hash_idx").on(t.hash), index("api_keys_account_idx").on(t.accountId, t.createdAt)],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    sessionId: text("session_id").notNull(),
+    name: text("name"),
+    phoneNumber: text("phone_number"),
+    displayName: text("display_name"),
+    status: text("status", { enum: ["pending", "connected", "disconnected", "banned", "failed"] })
+      .notNull()
+      .default("pending"),
+    reason: text("reason"),
+    // Linked to the account's sandbox WhatsApp instead of the real service.
+    sandbox: integer("sandbox", { mode: "boolean" }).notNull().default(false),
+    connectionMode: text("connection_mode", { enum: ["persistent", "on_demand"] })
+      .notNull()
+      .default("persistent"),
+    // Connection tuning (idle timeout, wake interval, ...), JSON.
+    settings: text("settings", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    lastSeenAt: text("last_seen_at"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("sessions_session_id_idx").on(t.sessionId),
+    index("sessions_account_idx").on(t.accountId, t.createdAt),
+  ],
+);
+
+export const campaigns = sqliteTable(
+  "campaigns",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    whatsappSessionId: text("whatsapp_session_id").notNull(),
+    type: text("type").notNull(),
+    total: integer("total").notNull(),
+    delayBetween: integer("delay_between").notNull().default(500),
+    scheduledAt: text("scheduled_at"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [index("campaigns_account_idx").on(t.accountId, t.createdAt)],
+);
+
+export const messages = sqliteTable(
+  "messages",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    // No foreign key: a deleted session's messages stay readable.
+    whatsappSessionId: text("whatsapp_session_id").notNull(),
+    campaignId: text("campaign_id"),
+    otpId: text("otp_id"),
+    providerMessageId: text("provider_message_id"),
+    fromNumber: text("from_number"),
+    toNumber: text("to_number").notNull(),
+    type: text("type").notNull(),
+    content: text("content"),
+    mediaUrl: text("media_url"),
+    // Type-specific fields (location, contacts, poll, reaction, reply_to, mentions, filename, ptt, ...).
+    payload: text("payload", { mode: "json" }).$type<Record<string, unknown>>(),
+    status: text("status", { enum: ["queued", "sent", "delivered", "read", "failed", "scheduled"] }).notNull(),
+    direction: text("direction", { enum: ["incoming", "outgoing"] }).notNull(),
+    reason: text("reason"),
+    cost: real("cost").notNull().default(0),
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>(),
+    idempotencyKey: text("idempotency_key"),
+    callbackUrl: text("callback_url"),
+    callbackData: text("callback_data"),
+    scheduledAt: text("scheduled_at"),
+    sentAt: text("sent_at"),
+    deliveredAt: text("delivered_at"),
+    readAt: text("read_at"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    // The listing is always per account, newest first; each filter of seed 000 has an index.
+    index("messages_account_created_idx").on(t.accountId, t.createdAt, t.id),
+    index("messages_account_session_idx").on(t.accountId, t.whatsappSessionId, t.createdAt),
+    index("messages_account_status_idx").on(t.accountId, t.status, t.createdAt),
+    index("messages_account_to_idx").on(t.accountId, t.toNumber, t.createdAt),
+    index("messages_account_from_idx").on(t.accountId, t.fromNumber, t.createdAt),
+    index("messages_account_direction_idx").on(t.accountId, t.direction, t.createdAt),
+    index("messages_account_type_idx").on(t.accountId, t.type, t.createdAt),
+    index("messages_campaign_idx").on(t.campaignId, t.status),
+    index("messages_provider_idx").on(t.whatsappSessionId, t.providerMessageId),
+  ],
+);
+
+// A creating POST repeated with the same Idempotency-Key returns the first answer.
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    key: text("key").notNull(),
+    method: text("method").notNull(),
+    path: text("path").notNull(),
+    requestHash: text("request_hash").notNull(),
+    statusCode: integer("status_code").notNull(),
+    response: text("response").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.key] })],
+);
+
+export const webhooks = sqliteTable(
+  "webhooks",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    whatsappSessionId: text("whatsapp_session_id"),
+    url: text("url").notNull(),
+    events: text("events", { mode: "json" }).$type<string[]>().notNull(),
+    // Signing secret (whsec_...): kept because every delivery must be signed with it.
+    secret: text("secret").notNull(),
+    headers: text("headers", { mode: "json" }).$type<Record<string, string>>(),
+    filters: text("filters", { mode: "json" }).$type<Record<string, unknown>>(),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [index("webhooks_account_idx").on(t.accountId, t.createdAt)],
+);
+
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    // Null for per-message callback_url deliveries.
+    webhookId: text("webhook_id"),
+    url: text("url").notNull(),
+    // Stable per event: the `webhook-id` header receivers deduplicate on.
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    payload: text("payload").notNull(),
+    status: text("status", { enum: ["pending", "delivered", "failed", "dead"] }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    nextAttemptAt: text("next_attempt_at"),
+    deliveredAt: text("delivered_at"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    index("webhook_deliveries_webhook_idx").on(t.webhookId, t.createdAt),
+    index("webhook_deliveries_account_idx").on(t.accountId, t.createdAt),
+  ],
+);
+
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    id: text("id").primaryKey(),
+    deliveryId: text("delivery_id")
+      .notNull()
+      .references(() => webhookDeliveries.id),
+    attempt: integer("attempt").notNull(),
+    statusCode: integer("status_code"),
+    error: text("error"),
+    durationMs: integer("duration_ms").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("webhook_attempts_delivery_idx").on(t.deliveryId, t.attempt)],
+);
+
+// Messages accepted per account per UTC day, for the plan's daily limit.
+export const dailyUsage = sqliteTable(
+  "daily_usage",
+  {
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    day: text("day").notNull(),
+    messages: integer("messages").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.day] })],
+);
