@@ -18,6 +18,8 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
+          // A second, empty database for the migration tests, so they never touch DB.
+          d1Databases: { MIGRATION_TEST_DB: "migration-test" },
           bindings: {
             TEST_MIGRATIONS: migrations,
             ADMIN_TOKEN: "test-admin-token",
@@ -26,6 +28,10 @@ export default defineConfig(async () => {
       }),
     ],
     test: {
+      // Each test file in a fresh isolate re-sends every loaded module to workerd, and with
+      // Baileys' large modules that message passes workerd's 1 MiB WebSocket limit and kills
+      // the runner. Reusing isolates avoids it; every file still migrates and uses its own ids.
+      isolate: false,
       setupFiles: ["./test/apply-migrations.ts"],
       testTimeout: 30_000,
       hookTimeout: 30_000,

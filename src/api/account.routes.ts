@@ -1,4 +1,5 @@
-import { countSessions, messagesToday } from "../db/accounts.repo";
+import { messagesToday } from "../db/accounts.repo";
+import { countAccountSessions } from "../db/sessions.repo";
 import { database } from "../db/client";
 import { AccountSchema } from "./account.schemas";
 import { ok } from "./http";
@@ -18,7 +19,7 @@ export function registerAccountRoutes(api: Api): void {
       const db = database(env);
       const [messages, sessions] = await Promise.all([
         messagesToday(db, auth.account.id),
-        countSessions(db, auth.account.id),
+        countAccountSessions(db, auth.account.id),
       ]);
       return ok({ account: presentAccount(auth.account, env, { messages, sessions }) });
     },

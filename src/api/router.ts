@@ -2,6 +2,8 @@ import { registerAccountRoutes } from "./account.routes";
 import { registerAdminRoutes } from "./admin.routes";
 import { registerDocsRoutes } from "./docs.routes";
 import { registerKeyRoutes } from "./keys.routes";
+import { registerSandboxRoutes } from "./sandbox.routes";
+import { registerSessionRoutes } from "./sessions.routes";
 import { Api } from "./route";
 
 // Every resource registers its routes here; order does not matter (paths are distinct).
@@ -10,3 +12,5 @@ registerDocsRoutes(api);
 registerAdminRoutes(api);
 registerAccountRoutes(api);
 registerKeyRoutes(api);
+registerSessionRoutes(api);
+registerSandboxRoutes(api);

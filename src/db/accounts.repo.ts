@@ -1,7 +1,7 @@
-import { and, count, eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { now, utcDay } from "../domain/time";
 import type { Db } from "./client";
-import { accounts, dailyUsage, sessions } from "./schema";
+import { accounts, dailyUsage } from "./schema";
 
 export type AccountRow = typeof accounts.$inferSelect;
 
@@ -23,7 +23,3 @@ export async function messagesToday(db: Db, accountId: string, day = utcDay()): 
   return row?.messages ?? 0;
 }
 
-export async function countSessions(db: Db, accountId: string): Promise<number> {
-  const row = await db.select({ n: count() }).from(sessions).where(eq(sessions.accountId, accountId)).get();
-  return row?.n ?? 0;
-}

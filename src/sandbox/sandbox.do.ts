@@ -1,4 +1,114 @@
 import { DurableObject } from "cloudflare:workers";
+import { SandboxError } from "./errors";
+import type { FaultKind } from "./faults";
+import type { ReceiptPolicy } from "./phones";
+import { type FaultOptions, SandboxWorld } from "./sandbox.world";
 
-// One object per account: a WhatsApp server simulator and its simulated phones.
-export class SandboxObject extends DurableObject<Env> {}
+/**
+ * One object per account: a WhatsApp server simulator (the real multi-device protocol) and its
+ * simulated phones. Sessions connect with `fetch("https://sandbox/ws/chat?session=<id>")` + Upgrade;
+ * the driver operations below are its RPC surface. All state lives in this object's SQLite.
+ */
+export class SandboxObject extends DurableObject<Env> {
+  private readonly world: SandboxWorld;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.world = new SandboxWorld(ctx.storage.sql);
+  }
+
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname !== "/ws/chat") return new Response("not found", { status: 404 });
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
+    const sessionId = url.searchParams.get("session");
+    if (!sessionId) return new Response("missing session parameter", { status: 400 });
+    const [client, server] = Object.values(new WebSocketPair());
+    // Binary frames must arrive as ArrayBuffer, not Blob.
+    server.binaryType = "arraybuffer";
+    server.accept();
+    const conn = this.world.accept(sessionId, {
+      send: (data) => server.send(data),
+      close: (code, reason) => server.close(code, reason),
+    });
+    server.addEventListener("message", (event) => {
+      if (typeof event.data !== "string") void conn.onData(new Uint8Array(event.data as ArrayBuffer));
+    });
+    server.addEventListener("close", () => conn.onTransportClosed());
+    server.addEventListener("error", () => conn.onTransportClosed());
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Root public key sandbox sockets must trust (32 bytes, the form of WA_CERT_DETAILS.PUBLIC_KEY). */
+  async trustRoot(): Promise<Uint8Array> {
+    return this.world.trustRoot();
+  }
+
+  async createPhone(opts: { phone_number?: string; name?: string; receipt_policy?: Partial<ReceiptPolicy> } = {}) {
+    return rpc(() => this.world.createPhone(opts));
+  }
+
+  async listPhones() {
+    return rpc(() => this.world.listPhones());
+  }
+
+  async getPhone(phoneNumber: string) {
+    return rpc(() => this.world.getPhone(phoneNumber));
+  }
+
+  /** `qr` is the QR string the session currently shows (the client's `connection.update.qr`). */
+  async scan(sessionId: string, phoneNumber: string, qr: string) {
+    return rpc(() => this.world.scan(sessionId, phoneNumber, qr));
+  }
+
+  async enterPairingCode(phoneNumber: string, code: string) {
+    return rpc(() => this.world.enterPairingCode(phoneNumber, code));
+  }
+
+  async sendMessage(fromPhone: string, message: { to: string; type: "text"; text: string }) {
+    return rpc(() => this.world.sendMessage(fromPhone, message));
+  }
+
+  async inbox(phoneNumber: string) {
+    return rpc(() => this.world.inbox(phoneNumber));
+  }
+
+  async sendReceipts(phoneNumber: string, ids: string[], type: "delivered" | "read") {
+    return rpc(() => this.world.sendReceipts(phoneNumber, ids, type));
+  }
+
+  async setReceiptPolicy(phoneNumber: string, policy: Partial<ReceiptPolicy>) {
+    return rpc(() => this.world.setReceiptPolicy(phoneNumber, policy));
+  }
+
+  async fault(sessionId: string, kind: FaultKind, opts: FaultOptions = {}) {
+    return rpc(() => this.world.fault(sessionId, kind, opts));
+  }
+
+  async sockets() {
+    return this.world.sockets();
+  }
+
+  async events(limit = 100) {
+    return this.world.events(limit);
+  }
+}
+
+/**
+ * RPC keeps an error's message but not its own properties, so the status travels in the message
+ * as a `[404] ` prefix (see `sandboxErrorStatus`).
+ */
+async function rpc<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof SandboxError) throw new Error(`[${err.status}] ${err.message}`);
+    throw err;
+  }
+}
+
+/** The HTTP status a sandbox RPC error maps to (404, 409, 422), or undefined for unexpected errors. */
+export function sandboxErrorStatus(err: unknown): 404 | 409 | 422 | undefined {
+  const m = /^\[(404|409|422)\] /.exec(err instanceof Error ? err.message : "");
+  return m ? (Number(m[1]) as 404 | 409 | 422) : undefined;
+}

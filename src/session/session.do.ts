@@ -1,4 +1,399 @@
+import type { BaileysEventMap, WASocket } from "baileys";
 import { DurableObject } from "cloudflare:workers";
+import { database } from "../db/client";
+import { updateSessionState, type SessionStatePatch } from "../db/sessions.repo";
+import { jidToPhone } from "../domain/phone";
+import { qrPngDataUrl } from "../domain/qr";
+import { classifyDisconnect, reconnectDelay, type SessionStatus } from "../domain/session-status";
+import { now } from "../domain/time";
+import { BaileysHost } from "./baileys-host";
+import { EventStream, type StoredEvent } from "./event-stream";
+import { isLogLevel } from "./logger";
+import { Schedule, type DueTask } from "./schedule";
+import type { SessionConfig, SessionSnapshot } from "./session.types";
 
-// One object per WhatsApp session: owns the Baileys socket, auth state and outbox.
-export class SessionObject extends DurableObject<Env> {}
+const META_SCHEMA_VERSION = 1;
+// A persistent session is checked this often, so a socket killed by a deploy or an
+// eviction comes back even when nothing else wakes the object.
+const WATCHDOG_MS = 5 * 60_000;
+
+interface SessionState {
+  status: SessionStatus;
+  reason: string | null;
+  phoneNumber: string | null;
+  displayName: string | null;
+  /** Whether the object should hold a socket (false after disconnect, logout, ban, ...). */
+  running: boolean;
+  /** on_demand: the socket is closed on purpose between bursts. */
+  sleeping: boolean;
+  attempts: number;
+}
+
+const INITIAL_STATE: SessionState = {
+  status: "pending",
+  reason: null,
+  phoneNumber: null,
+  displayName: null,
+  running: false,
+  sleeping: false,
+  attempts: 0,
+};
+
+type CloseError = Error & { output?: { statusCode?: number } };
+
+/**
+ * One object per WhatsApp session: owns the Baileys socket, its auth state, the status kept
+ * true in D1, the SSE stream, and the alarm-driven schedule (reconnect, idle, wake).
+ */
+export class SessionObject extends DurableObject<Env> {
+  private readonly stream: EventStream;
+  private readonly schedule: Schedule;
+  private host: BaileysHost | undefined;
+  /** The socket this object wants; events of any other (stopped) socket are ignored. */
+  private socket: WASocket | undefined;
+  private qr: string | null = null;
+  private qrWaiters = new Set<(qr: string | null) => void>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const sql = ctx.storage.sql;
+    sql.exec("CREATE TABLE IF NOT EXISTS session_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    sql.exec(
+      "INSERT INTO session_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO NOTHING",
+      String(META_SCHEMA_VERSION),
+    );
+    this.stream = new EventStream(sql);
+    this.schedule = new Schedule(ctx.storage);
+    // Run overdue work on wake: a session that should be linked but lost its socket to an
+    // eviction or a deploy reconnects now rather than at the next alarm.
+    ctx.blockConcurrencyWhile(async () => {
+      const state = this.readState();
+      if (this.config() && state.running && !state.sleeping && !this.schedule.has("reconnect")) this.openSocket();
+    });
+  }
+
+  // ---- RPC used by the API ----
+
+  async start(config: SessionConfig): Promise<void> {
+    this.writeMeta("config", config);
+    this.writeState({ ...INITIAL_STATE, running: true });
+    this.stream.publish("status", { status: "pending", reason: null });
+    await this.schedule.clear("reconnect", "idle", "wake");
+    this.openSocket();
+  }
+
+  /** The current QR, waiting up to `timeoutMs` for one while the session is pending. */
+  async waitForQr(timeoutMs: number): Promise<string | null> {
+    const state = this.readState();
+    if (state.status !== "pending") return null;
+    if (this.qr) return this.qr;
+    if (!this.socket && state.running) this.openSocket();
+    return new Promise((resolve) => {
+      const done = (qr: string | null) => {
+        clearTimeout(timer);
+        this.qrWaiters.delete(done);
+        resolve(qr);
+      };
+      const timer = setTimeout(() => done(null), timeoutMs);
+      this.qrWaiters.add(done);
+    });
+  }
+
+  async requestPairingCode(phone: string): Promise<string> {
+    // Baileys can ask for a code once the socket is up and waiting to be linked.
+    const qr = await this.waitForQr(15_000);
+    if (!qr || !this.socket) throw new Error("The session is not ready to pair; reconnect it and try again.");
+    return this.socket.requestPairingCode(phone);
+  }
+
+  snapshot(): SessionSnapshot {
+    const s = this.readState();
+    return {
+      status: s.status,
+      reason: s.reason,
+      qr: s.status === "pending" ? this.qr : null,
+      phoneNumber: s.phoneNumber,
+      displayName: s.displayName,
+      socketOpen: Boolean(this.socket),
+    };
+  }
+
+  /** Keeps the link; closes the socket and stops reconnecting until `reconnect`. */
+  async disconnect(): Promise<void> {
+    await this.closeSocket();
+    await this.schedule.clear("reconnect", "idle", "wake");
+    const state = this.readState();
+    await this.setState({
+      running: false,
+      sleeping: false,
+      attempts: 0,
+      ...(state.status === "banned" ? {} : { status: "disconnected", reason: "disconnected_by_user" }),
+    });
+  }
+
+  /** Reopens; when the link is gone the session goes back to `pending` with a new QR. */
+  async reconnect(config?: SessionConfig): Promise<{ linked: boolean }> {
+    if (config) this.writeMeta("config", config);
+    await this.closeSocket();
+    await this.schedule.clear("reconnect", "idle", "wake");
+    const linked = this.isLinked();
+    if (!linked) this.auth().wipe();
+    await this.setState({
+      running: true,
+      sleeping: false,
+      attempts: 0,
+      status: linked ? this.readState().status : "pending",
+      reason: linked ? "reconnecting" : null,
+    });
+    this.openSocket();
+    return { linked };
+  }
+
+  /** Unlinks from the phone (when linked and reachable) and wipes the keys. */
+  async logout(): Promise<void> {
+    await this.unlink();
+    await this.setState({ status: "disconnected", reason: "logged_out", running: false, sleeping: false, attempts: 0 });
+  }
+
+  /** Logs out when linked, then erases everything this object stored. */
+  async destroy(): Promise<void> {
+    await this.unlink();
+    this.stream.closeAll();
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+  }
+
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname === "/stream") {
+      const timeoutMs = Number(url.searchParams.get("timeout") ?? 300) * 1000;
+      const header = request.headers.get("Last-Event-ID");
+      const lastEventId = header && /^\d+$/.test(header) ? Number(header) : null;
+      return this.stream.subscribe(lastEventId, this.initialEvents(), timeoutMs);
+    }
+    return new Response("not found", { status: 404 });
+  }
+
+  // ---- Alarm: one schedule table, explicit error policy ----
+
+  async alarm(): Promise<void> {
+    const due = this.schedule.takeDue();
+    for (const task of due) {
+      try {
+        await this.runTask(task);
+      } catch (err) {
+        // Never let a task throw out of alarm(): the platform would re-run all of them.
+        // A failed task falls back to the reconnect path, which has its own backoff.
+        console.error(JSON.stringify({ msg: "session task failed", task: task.kind, err: String(err) }));
+        if (this.readState().running) await this.scheduleReconnect("task_failed");
+      }
+    }
+    await this.schedule.syncAlarm();
+  }
+
+  private async runTask(task: DueTask): Promise<void> {
+    const state = this.readState();
+    const config = this.config();
+    if (!config || !state.running) return;
+    switch (task.kind) {
+      case "reconnect":
+        this.openSocket();
+        break;
+      case "idle":
+        if (config.connectionMode === "on_demand" && this.socket) {
+          await this.setState({ sleeping: true });
+          await this.closeSocket();
+          await this.schedule.set("wake", Date.now() + config.wakeIntervalMs);
+        }
+        break;
+      case "wake":
+        if (config.connectionMode === "on_demand") {
+          await this.setState({ sleeping: false });
+          this.openSocket();
+        } else {
+          if (!this.socket) this.openSocket();
+          await this.schedule.set("wake", Date.now() + WATCHDOG_MS);
+        }
+        break;
+      case "outbox":
+        break;
+    }
+  }
+
+  // ---- Socket and events ----
+
+  private auth() {
+    return this.ensureHost().auth;
+  }
+
+  private ensureHost(): BaileysHost {
+    if (this.host) return this.host;
+    const config = this.config();
+    if (!config) throw new Error("session object used before start()");
+    const logLevel = (this.env as { BAILEYS_LOG_LEVEL?: unknown }).BAILEYS_LOG_LEVEL;
+    this.host = new BaileysHost({
+      env: this.env,
+      storage: this.ctx.storage,
+      destination: config.sandbox
+        ? { kind: "sandbox", accountId: config.accountId, sessionId: config.id }
+        : { kind: "whatsapp" },
+      logLevel: isLogLevel(logLevel) ? logLevel : "warn",
+      socketConfig: config.qrTimeoutMs ? { qrTimeout: config.qrTimeoutMs } : undefined,
+      onEvents: (events, socket) => this.onEvents(events, socket),
+    });
+    return this.host;
+  }
+
+  private isLinked(): boolean {
+    const creds = this.auth().state.creds;
+    return Boolean(creds.me?.id);
+  }
+
+  private openSocket(): void {
+    if (this.socket) return;
+    this.qr = null;
+    this.socket = this.ensureHost().start();
+  }
+
+  private async closeSocket(): Promise<void> {
+    const socket = this.socket;
+    this.socket = undefined;
+    this.qr = null;
+    if (socket) await this.host?.stop();
+  }
+
+  private async unlink(): Promise<void> {
+    const socket = this.socket;
+    if (socket && this.readState().status === "connected") {
+      try {
+        // Tells WhatsApp to remove this companion device from the phone.
+        await socket.logout();
+      } catch (err) {
+        console.warn(JSON.stringify({ msg: "logout request failed; wiping keys anyway", err: String(err) }));
+      }
+    }
+    await this.closeSocket();
+    await this.schedule.clear("reconnect", "idle", "wake");
+    if (this.config()) this.auth().wipe();
+  }
+
+  private async onEvents(events: Partial<BaileysEventMap>, socket: WASocket): Promise<void> {
+    if (socket !== this.socket) return;
+    const update = events["connection.update"];
+    if (!update) return;
+
+    if (update.qr) {
+      this.qr = update.qr;
+      for (const waiter of [...this.qrWaiters]) waiter(update.qr);
+      this.stream.publish("qr", { qr: update.qr, qr_code: await qrPngDataUrl(update.qr) });
+    }
+
+    if (update.connection === "open") {
+      this.qr = null;
+      const me = this.auth().state.creds.me;
+      const phoneNumber = me?.id ? jidToPhone(me.id.replace(/:\d+@/, "@")) : null;
+      const displayName = me?.name ?? me?.verifiedName ?? null;
+      await this.setState({ status: "connected", reason: null, phoneNumber, displayName, attempts: 0, sleeping: false });
+      await this.schedule.clear("reconnect");
+      this.stream.publish("connected", { phone_number: phoneNumber, display_name: displayName });
+      const config = this.config()!;
+      if (config.connectionMode === "on_demand") await this.schedule.set("idle", Date.now() + config.idleTimeoutMs);
+      else await this.schedule.set("wake", Date.now() + WATCHDOG_MS);
+    }
+
+    if (update.connection === "close") {
+      this.socket = undefined;
+      this.qr = null;
+      const statusCode = (update.lastDisconnect?.error as CloseError | undefined)?.output?.statusCode;
+      await this.handleClose(statusCode, update.lastDisconnect?.error?.message);
+    }
+  }
+
+  private async handleClose(statusCode: number | undefined, message: string | undefined): Promise<void> {
+    const state = this.readState();
+    if (!state.running || state.sleeping) return;
+    const action = classifyDisconnect(statusCode, state.status !== "pending" || this.isLinked());
+    switch (action.kind) {
+      case "restart":
+        this.openSocket();
+        return;
+      case "reconnect":
+        await this.scheduleReconnect(action.reason);
+        return;
+      case "stop":
+        if (action.unlinked) this.auth().wipe();
+        await this.schedule.clear("reconnect", "idle", "wake");
+        this.stream.publish("error", { code: action.reason, message: message ?? action.reason, status_code: statusCode ?? null });
+        await this.setState({ status: action.status, reason: action.reason, running: false, attempts: 0 });
+    }
+  }
+
+  private async scheduleReconnect(reason: string): Promise<void> {
+    const state = this.readState();
+    const delay = reconnectDelay(state.attempts);
+    if (delay === null) {
+      await this.setState({ status: "failed", reason: "reconnect_failed", running: false });
+      this.stream.publish("error", { code: "reconnect_failed", message: `Gave up after ${state.attempts} reconnect attempts.` });
+      return;
+    }
+    // A pending session keeps `pending` (it still needs a scan); a linked one shows the drop.
+    await this.setState({
+      attempts: state.attempts + 1,
+      ...(state.status === "pending" ? {} : { status: "disconnected", reason }),
+    });
+    await this.schedule.set("reconnect", Date.now() + delay);
+  }
+
+  // ---- State: object SQLite first, then D1 and the stream ----
+
+  private initialEvents(): StoredEvent[] {
+    const events: StoredEvent[] = [];
+    const state = this.readState();
+    const qr = this.stream.latest("qr");
+    if (state.status === "pending" && this.qr && qr) events.push(qr);
+    const status = this.stream.latest("status");
+    if (status) events.push(status);
+    return events;
+  }
+
+  private config(): SessionConfig | undefined {
+    return this.readMeta<SessionConfig>("config");
+  }
+
+  private readState(): SessionState {
+    return { ...INITIAL_STATE, ...this.readMeta<Partial<SessionState>>("state") };
+  }
+
+  private writeState(state: SessionState): void {
+    this.writeMeta("state", state);
+  }
+
+  /** Applies a change; a change of status or reason is written to D1 and announced. */
+  private async setState(patch: Partial<SessionState>): Promise<void> {
+    const before = this.readState();
+    const after = { ...before, ...patch };
+    this.writeState(after);
+    const config = this.config();
+    if (!config) return;
+    const d1: SessionStatePatch = { lastSeenAt: now() };
+    const statusChanged = after.status !== before.status || after.reason !== before.reason;
+    if (statusChanged) Object.assign(d1, { status: after.status, reason: after.reason });
+    if (after.phoneNumber !== before.phoneNumber) d1.phoneNumber = after.phoneNumber;
+    if (after.displayName !== before.displayName) d1.displayName = after.displayName;
+    await updateSessionState(database(this.env), config.id, d1);
+    if (statusChanged) this.stream.publish("status", { status: after.status, reason: after.reason });
+  }
+
+  private readMeta<T>(key: string): T | undefined {
+    const row = this.ctx.storage.sql.exec<{ value: string }>("SELECT value FROM session_meta WHERE key = ?", key).toArray()[0];
+    return row ? (JSON.parse(row.value) as T) : undefined;
+  }
+
+  private writeMeta(key: string, value: unknown): void {
+    this.ctx.storage.sql.exec(
+      "INSERT INTO session_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      key,
+      JSON.stringify(value),
+    );
+  }
+}

@@ -1,0 +1,201 @@
+import { z } from "zod";
+import { database } from "../db/client";
+import { findSession } from "../db/sessions.repo";
+import { sandboxErrorStatus } from "../sandbox/sandbox.do";
+import { ApiError, conflict, notFound } from "./errors";
+import { ok } from "./http";
+import type { Api } from "./route";
+import { sessionStub } from "./sessions.routes";
+import { SessionIdParams } from "./sessions.schemas";
+
+// The driver of the account's sandbox WhatsApp: simulated phones that scan, pair, send,
+// receive and acknowledge, and faults on command. Off when SANDBOX = "off".
+
+const PhoneParams = z.object({ phone_number: z.string().regex(/^\+?\d{6,20}$/).meta({ example: "15550001001" }) });
+const ReceiptMode = z.enum(["auto", "manual"]);
+const ReceiptPolicyBody = z
+  .object({
+    delivered: ReceiptMode.optional(),
+    read: ReceiptMode.optional(),
+    delivered_delay_ms: z.number().int().min(0).max(600_000).optional(),
+    read_delay_ms: z.number().int().min(0).max(600_000).optional(),
+  })
+  .meta({ id: "SandboxReceiptPolicy" });
+
+function sandboxStub(env: Env, accountId: string) {
+  if (env.SANDBOX === "off") throw new ApiError(404, "sandbox_disabled", "The sandbox is disabled in this deployment.");
+  return env.SANDBOX_WORLD.get(env.SANDBOX_WORLD.idFromName(accountId));
+}
+
+/** Sandbox errors carry their HTTP status; anything else stays an internal error. */
+async function drive<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const status = sandboxErrorStatus(err);
+    if (!status) throw err;
+    const message = (err as Error).message.replace(/^\[\d+\] /, "");
+    throw new ApiError(status, status === 404 ? "not_found" : status === 409 ? "sandbox_conflict" : "validation_failed", message);
+  }
+}
+
+const digits = (phone: string) => phone.replace(/^\+/, "");
+
+export function registerSandboxRoutes(api: Api): void {
+  const tags = ["Sandbox"];
+
+  api.route({
+    method: "post",
+    path: "/v1/sandbox/phones",
+    summary: "Create a simulated WhatsApp user in your sandbox",
+    tags,
+    auth: "account",
+    body: z.object({
+      phone_number: z.string().regex(/^\+?\d{6,20}$/).optional(),
+      name: z.string().trim().min(1).max(100).optional(),
+      receipt_policy: ReceiptPolicyBody.optional(),
+    }),
+    bodyOptional: true,
+    responses: { 201: { description: "The phone" } },
+    async handler({ env, auth, body }) {
+      const stub = sandboxStub(env, auth.account.id);
+      const phone = await drive(() =>
+        stub.createPhone({ ...body, phone_number: body.phone_number ? digits(body.phone_number) : undefined }),
+      );
+      return ok({ phone }, 201);
+    },
+  });
+
+  api.route({
+    method: "get",
+    path: "/v1/sandbox/phones",
+    summary: "List your sandbox phones",
+    tags,
+    auth: "account",
+    responses: { 200: { description: "Phones" } },
+    async handler({ env, auth }) {
+      return ok({ phones: await drive(() => sandboxStub(env, auth.account.id).listPhones()) });
+    },
+  });
+
+  api.route({
+    method: "post",
+    path: "/v1/sandbox/sessions/{id}/scan",
+    summary: "A sandbox phone scans the session's current QR code",
+    tags,
+    auth: "account",
+    params: SessionIdParams,
+    body: z.object({ phone_number: z.string().regex(/^\+?\d{6,20}$/) }),
+    responses: { 200: { description: "Linked" }, 409: { description: "The session is not pending or not a sandbox session" } },
+    async handler({ env, auth, params, body }) {
+      const stub = sandboxStub(env, auth.account.id);
+      const session = await findSession(database(env), auth.account.id, params.id);
+      if (!session) throw notFound("Session");
+      if (!session.sandbox) throw conflict("not_sandbox_session", "This session is linked to WhatsApp, not to the sandbox.");
+      const qr = await sessionStub(env, session.id).waitForQr(10_000);
+      if (!qr) throw conflict("session_not_pending", "The session shows no QR code to scan.", { status: session.status });
+      const result = await drive(() => stub.scan(session.id, digits(body.phone_number), qr));
+      return ok({ result });
+    },
+  });
+
+  api.route({
+    method: "post",
+    path: "/v1/sandbox/phones/{phone_number}/pairing-code",
+    summary: "A sandbox phone enters a pairing code shown by a session",
+    tags,
+    auth: "account",
+    params: PhoneParams,
+    body: z.object({ code: z.string().regex(/^[A-Za-z0-9-]{8,9}$/) }),
+    responses: { 200: { description: "Linked" } },
+    async handler({ env, auth, params, body }) {
+      const stub = sandboxStub(env, auth.account.id);
+      const result = await drive(() => stub.enterPairingCode(digits(params.phone_number), body.code.replace("-", "").toUpperCase()));
+      return ok({ result });
+    },
+  });
+
+  api.route({
+    method: "post",
+    path: "/v1/sandbox/phones/{phone_number}/messages",
+    summary: "A sandbox phone sends a message to a linked number",
+    tags,
+    auth: "account",
+    params: PhoneParams,
+    body: z.object({ to: z.string().regex(/^\+?\d{6,20}$/), type: z.literal("text"), text: z.string().min(1).max(4096) }),
+    responses: { 201: { description: "Sent" } },
+    async handler({ env, auth, params, body }) {
+      const stub = sandboxStub(env, auth.account.id);
+      const message = await drive(() =>
+        stub.sendMessage(digits(params.phone_number), { to: digits(body.to), type: "text", text: body.text }),
+      );
+      return ok({ message }, 201);
+    },
+  });
+
+  api.route({
+    method: "get",
+    path: "/v1/sandbox/phones/{phone_number}/inbox",
+    summary: "What a sandbox phone received, decrypted",
+    tags,
+    auth: "account",
+    params: PhoneParams,
+    responses: { 200: { description: "Messages, oldest first" } },
+    async handler({ env, auth, params }) {
+      return ok({ messages: await drive(() => sandboxStub(env, auth.account.id).inbox(digits(params.phone_number))) });
+    },
+  });
+
+  api.route({
+    method: "post",
+    path: "/v1/sandbox/phones/{phone_number}/receipts",
+    summary: "A sandbox phone sends delivered or read receipts",
+    tags,
+    auth: "account",
+    params: PhoneParams,
+    body: z.object({ ids: z.array(z.string().min(1)).min(1).max(500), type: z.enum(["delivered", "read"]) }),
+    responses: { 200: { description: "Sent" } },
+    async handler({ env, auth, params, body }) {
+      const stub = sandboxStub(env, auth.account.id);
+      return ok({ result: await drive(() => stub.sendReceipts(digits(params.phone_number), body.ids, body.type)) });
+    },
+  });
+
+  api.route({
+    method: "put",
+    path: "/v1/sandbox/phones/{phone_number}/receipt-policy",
+    summary: "How a sandbox phone acknowledges messages (automatic after a delay, or manual)",
+    tags,
+    auth: "account",
+    params: PhoneParams,
+    body: ReceiptPolicyBody,
+    responses: { 200: { description: "The phone" } },
+    async handler({ env, auth, params, body }) {
+      const stub = sandboxStub(env, auth.account.id);
+      return ok({ phone: await drive(() => stub.setReceiptPolicy(digits(params.phone_number), body)) });
+    },
+  });
+
+  api.route({
+    method: "post",
+    path: "/v1/sandbox/sessions/{id}/faults",
+    summary: "Inject a fault into a sandbox session's connection",
+    tags,
+    auth: "account",
+    params: SessionIdParams,
+    body: z.object({
+      kind: z.enum(["drop", "logout", "ban", "replaced", "delay_acks", "refuse_acks", "normal_acks"]),
+      ms: z.number().int().min(0).max(600_000).optional(),
+      code: z.string().max(10).optional(),
+    }),
+    responses: { 200: { description: "Applied" } },
+    async handler({ env, auth, params, body }) {
+      const stub = sandboxStub(env, auth.account.id);
+      const session = await findSession(database(env), auth.account.id, params.id);
+      if (!session) throw notFound("Session");
+      if (!session.sandbox) throw conflict("not_sandbox_session", "This session is linked to WhatsApp, not to the sandbox.");
+      const { kind, ...opts } = body;
+      return ok({ result: await drive(() => stub.fault(session.id, kind, opts)) });
+    },
+  });
+}

@@ -1,0 +1,52 @@
+import { z } from "zod";
+import { CONNECTION_MODES, SESSION_STATUSES } from "../domain/session-status";
+import { Timestamp } from "./schemas";
+
+export const SessionSchema = z
+  .object({
+    id: z.uuid().meta({ description: "The ID (uuid) of the session." }),
+    account_id: z.uuid(),
+    session_id: z.string().meta({ example: "session_a3f1b2c4-1234-4abc-9def-000011112222" }),
+    name: z.string().nullable(),
+    phone_number: z.string().nullable(),
+    display_name: z.string().nullable(),
+    status: z.enum(SESSION_STATUSES),
+    reason: z.string().nullable(),
+    sandbox: z.boolean(),
+    connection_mode: z.enum(CONNECTION_MODES),
+    last_seen_at: Timestamp.nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: "Session" });
+
+export const CreateSessionBody = z.object({
+  name: z.string().trim().min(1).max(100).optional(),
+  sandbox: z.boolean().default(false).meta({ description: "Link to the account's sandbox WhatsApp instead of WhatsApp." }),
+  connection_mode: z.enum(CONNECTION_MODES).optional().meta({
+    description: "persistent keeps the socket open; on_demand opens it for work and sleeps between bursts.",
+  }),
+  idle_timeout_seconds: z.number().int().min(1).max(3600).optional().meta({
+    description: "on_demand: close the socket after this many idle seconds (default 60).",
+  }),
+  wake_interval_seconds: z.number().int().min(5).max(86_400).optional().meta({
+    description: "on_demand: wake this often to pull offline messages and receipts (default 900).",
+  }),
+  qr_timeout_seconds: z.number().int().min(2).max(120).optional().meta({
+    description: "How long each QR code lives before the next (default 60).",
+  }),
+});
+
+export const SessionIdParams = z.object({
+  id: z.string().min(1).max(100).meta({ description: "The ID (uuid) or session_id string of the session." }),
+});
+
+export const QrQuery = z.object({
+  format: z.enum(["png", "raw", "svg", "image"]).default("png").meta({
+    description: "png: data URL (default); raw: the QR string; svg: SVG markup; image: the PNG itself.",
+  }),
+});
+
+export const PairingCodeBody = z.object({
+  phone_number: z.string().min(1).meta({ description: "The number to link, in international format.", example: "+14155552671" }),
+});

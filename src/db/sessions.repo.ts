@@ -1,0 +1,75 @@
+import { and, count, desc, eq, or } from "drizzle-orm";
+import type { ConnectionMode, SessionStatus } from "../domain/session-status";
+import { now } from "../domain/time";
+import type { Db } from "./client";
+import { sessions } from "./schema";
+
+export type SessionRow = typeof sessions.$inferSelect;
+
+export function newSessionRow(input: {
+  accountId: string;
+  name?: string | null;
+  sandbox: boolean;
+  connectionMode: ConnectionMode;
+  settings: Record<string, unknown>;
+}): SessionRow {
+  const id = crypto.randomUUID();
+  const at = now();
+  return {
+    id,
+    accountId: input.accountId,
+    sessionId: `session_${id}`,
+    name: input.name ?? null,
+    phoneNumber: null,
+    displayName: null,
+    status: "pending",
+    reason: null,
+    sandbox: input.sandbox,
+    connectionMode: input.connectionMode,
+    settings: input.settings,
+    lastSeenAt: at,
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+export async function listSessions(db: Db, accountId: string): Promise<SessionRow[]> {
+  return db.select().from(sessions).where(eq(sessions.accountId, accountId)).orderBy(desc(sessions.createdAt)).all();
+}
+
+/** By uuid or by the `session_...` string (seed 000 accepts either), within the account. */
+export async function findSession(db: Db, accountId: string, idOrSessionId: string): Promise<SessionRow | undefined> {
+  return db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.accountId, accountId), or(eq(sessions.id, idOrSessionId), eq(sessions.sessionId, idOrSessionId))))
+    .get();
+}
+
+export async function findSessionById(db: Db, id: string): Promise<SessionRow | undefined> {
+  return db.select().from(sessions).where(eq(sessions.id, id)).get();
+}
+
+export async function countAccountSessions(db: Db, accountId: string): Promise<number> {
+  const row = await db.select({ n: count() }).from(sessions).where(eq(sessions.accountId, accountId)).get();
+  return row?.n ?? 0;
+}
+
+export interface SessionStatePatch {
+  status?: SessionStatus;
+  reason?: string | null;
+  phoneNumber?: string | null;
+  displayName?: string | null;
+  lastSeenAt?: string;
+}
+
+export async function updateSessionState(db: Db, id: string, patch: SessionStatePatch): Promise<void> {
+  await db
+    .update(sessions)
+    .set({ ...patch, updatedAt: now() })
+    .where(eq(sessions.id, id));
+}
+
+export async function deleteSession(db: Db, accountId: string, id: string): Promise<void> {
+  await db.delete(sessions).where(and(eq(sessions.id, id), eq(sessions.accountId, accountId)));
+}

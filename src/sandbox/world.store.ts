@@ -1,0 +1,246 @@
+import type { Buffer } from "node:buffer";
+import { Sql } from "./sql";
+
+export const SCHEMA_VERSION = 1;
+
+// Idempotent: every statement is IF NOT EXISTS, and the version row records what was applied.
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS phones (
+     phone TEXT PRIMARY KEY, lid TEXT NOT NULL UNIQUE, name TEXT NOT NULL, reg_id INTEGER NOT NULL,
+     identity_priv BLOB NOT NULL, identity_pub BLOB NOT NULL,
+     spk_id INTEGER NOT NULL, spk_priv BLOB NOT NULL, spk_pub BLOB NOT NULL, spk_sig BLOB NOT NULL,
+     next_prekey_id INTEGER NOT NULL, next_device INTEGER NOT NULL, next_key_index INTEGER NOT NULL,
+     receipt_policy TEXT NOT NULL, banned INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS phone_prekeys (
+     phone TEXT NOT NULL, key_id INTEGER NOT NULL, priv BLOB NOT NULL, pub BLOB NOT NULL, served INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (phone, key_id))`,
+  `CREATE TABLE IF NOT EXISTS companions (
+     phone TEXT NOT NULL, device INTEGER NOT NULL, session_id TEXT NOT NULL, noise_pub BLOB NOT NULL,
+     identity_pub BLOB NOT NULL, reg_id INTEGER NOT NULL, skey_id INTEGER NOT NULL, skey_pub BLOB NOT NULL,
+     skey_sig BLOB NOT NULL, key_index INTEGER NOT NULL, platform TEXT NOT NULL, status TEXT NOT NULL,
+     history_synced INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, PRIMARY KEY (phone, device))`,
+  `CREATE TABLE IF NOT EXISTS companion_prekeys (
+     phone TEXT NOT NULL, device INTEGER NOT NULL, key_id INTEGER NOT NULL, pub BLOB NOT NULL,
+     PRIMARY KEY (phone, device, key_id))`,
+  `CREATE TABLE IF NOT EXISTS signal_sessions (owner TEXT NOT NULL, address TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (owner, address))`,
+  `CREATE TABLE IF NOT EXISTS signal_identities (owner TEXT NOT NULL, address TEXT NOT NULL, key BLOB NOT NULL, PRIMARY KEY (owner, address))`,
+  `CREATE TABLE IF NOT EXISTS messages (
+     owner TEXT NOT NULL, id TEXT NOT NULL, direction TEXT NOT NULL, peer TEXT NOT NULL, chat_jid TEXT NOT NULL, from_device INTEGER,
+     type TEXT NOT NULL, text TEXT, caption TEXT, media_sha256 TEXT, mimetype TEXT, timestamp INTEGER NOT NULL,
+     delivered_at INTEGER, read_at INTEGER, PRIMARY KEY (owner, id, direction))`,
+  `CREATE TABLE IF NOT EXISTS pending_stanzas (seq INTEGER PRIMARY KEY AUTOINCREMENT, phone TEXT NOT NULL, device INTEGER NOT NULL, node BLOB NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS event_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL)`,
+];
+
+export interface PhoneRow {
+  phone: string;
+  lid: string;
+  name: string;
+  reg_id: number;
+  identity_priv: Buffer;
+  identity_pub: Buffer;
+  spk_id: number;
+  spk_priv: Buffer;
+  spk_pub: Buffer;
+  spk_sig: Buffer;
+  next_prekey_id: number;
+  next_device: number;
+  next_key_index: number;
+  receipt_policy: string;
+  banned: number;
+  created_at: number;
+}
+
+export interface CompanionRow {
+  phone: string;
+  device: number;
+  session_id: string;
+  noise_pub: Buffer;
+  identity_pub: Buffer;
+  reg_id: number;
+  skey_id: number;
+  skey_pub: Buffer;
+  skey_sig: Buffer;
+  key_index: number;
+  platform: string;
+  status: "active" | "logged_out";
+  history_synced: number;
+  created_at: number;
+}
+
+export interface MessageRow {
+  owner: string;
+  id: string;
+  direction: "in" | "out";
+  peer: string;
+  /** The jid the sender addressed (PN or LID form), used to answer receipts in the same form. */
+  chat_jid: string;
+  from_device: number | null;
+  type: string;
+  text: string | null;
+  caption: string | null;
+  media_sha256: string | null;
+  mimetype: string | null;
+  timestamp: number;
+  delivered_at: number | null;
+  read_at: number | null;
+}
+
+export interface SandboxEvent {
+  at: string;
+  kind: string;
+  detail: Record<string, string | number | boolean | null>;
+}
+
+/** Everything the simulated world persists, in the object's SQLite. */
+export class WorldStore {
+  readonly sql: Sql;
+
+  constructor(sql: Sql) {
+    this.sql = sql;
+    for (const stmt of SCHEMA) sql.run(stmt);
+    const row = sql.one<{ version: number }>(`SELECT version FROM schema_version`);
+    if (!row) sql.run(`INSERT INTO schema_version (version) VALUES (?)`, SCHEMA_VERSION);
+  }
+
+  schemaVersion(): number {
+    return this.sql.one<{ version: number }>(`SELECT version FROM schema_version`)?.version ?? 0;
+  }
+
+  getMeta(key: string): Buffer | undefined {
+    return this.sql.one<{ value: Buffer }>(`SELECT value FROM meta WHERE key = ?`, key)?.value;
+  }
+
+  setMeta(key: string, value: Uint8Array): void {
+    this.sql.run(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`, key, value);
+  }
+
+  // phones
+  insertPhone(p: PhoneRow): void {
+    this.sql.run(
+      `INSERT INTO phones (phone, lid, name, reg_id, identity_priv, identity_pub, spk_id, spk_priv, spk_pub, spk_sig,
+        next_prekey_id, next_device, next_key_index, receipt_policy, banned, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+      p.phone, p.lid, p.name, p.reg_id, p.identity_priv, p.identity_pub, p.spk_id, p.spk_priv, p.spk_pub, p.spk_sig,
+      p.next_prekey_id, p.next_device, p.next_key_index, p.receipt_policy, p.banned, p.created_at,
+    );
+  }
+  phone(phone: string): PhoneRow | undefined {
+    return this.sql.one<PhoneRow>(`SELECT * FROM phones WHERE phone = ?`, phone);
+  }
+  phoneByLid(lid: string): PhoneRow | undefined {
+    return this.sql.one<PhoneRow>(`SELECT * FROM phones WHERE lid = ?`, lid);
+  }
+  phones(): PhoneRow[] {
+    return this.sql.all<PhoneRow>(`SELECT * FROM phones ORDER BY created_at, phone`);
+  }
+  updatePhone(phone: string, fields: Partial<Pick<PhoneRow, "next_prekey_id" | "next_device" | "next_key_index" | "receipt_policy" | "banned">>): void {
+    for (const [k, v] of Object.entries(fields)) this.sql.run(`UPDATE phones SET ${k} = ? WHERE phone = ?`, v, phone);
+  }
+
+  // the phones' own one-time prekeys
+  addPhonePrekey(phone: string, keyId: number, priv: Uint8Array, pub: Uint8Array): void {
+    this.sql.run(`INSERT INTO phone_prekeys (phone, key_id, priv, pub) VALUES (?,?,?,?)`, phone, keyId, priv, pub);
+  }
+  phonePrekey(phone: string, keyId: number): { priv: Buffer; pub: Buffer } | undefined {
+    return this.sql.one(`SELECT priv, pub FROM phone_prekeys WHERE phone = ? AND key_id = ?`, phone, keyId);
+  }
+  removePhonePrekey(phone: string, keyId: number): void {
+    this.sql.run(`DELETE FROM phone_prekeys WHERE phone = ? AND key_id = ?`, phone, keyId);
+  }
+  /** Hands out one unserved one-time prekey (the server gives each away once). */
+  servePhonePrekey(phone: string): { key_id: number; pub: Buffer } | undefined {
+    const row = this.sql.one<{ key_id: number; pub: Buffer }>(
+      `SELECT key_id, pub FROM phone_prekeys WHERE phone = ? AND served = 0 ORDER BY key_id LIMIT 1`, phone);
+    if (row) this.sql.run(`UPDATE phone_prekeys SET served = 1 WHERE phone = ? AND key_id = ?`, phone, row.key_id);
+    return row;
+  }
+  unservedPhonePrekeys(phone: string): number {
+    return Number(this.sql.one<{ n: number }>(`SELECT COUNT(*) AS n FROM phone_prekeys WHERE phone = ? AND served = 0`, phone)?.n ?? 0);
+  }
+
+  // companions (linked devices) and the prekeys they uploaded
+  insertCompanion(c: CompanionRow): void {
+    this.sql.run(
+      `INSERT OR REPLACE INTO companions (phone, device, session_id, noise_pub, identity_pub, reg_id, skey_id, skey_pub, skey_sig,
+        key_index, platform, status, history_synced, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+      c.phone, c.device, c.session_id, c.noise_pub, c.identity_pub, c.reg_id, c.skey_id, c.skey_pub, c.skey_sig,
+      c.key_index, c.platform, c.status, c.history_synced, c.created_at,
+    );
+  }
+  companion(phone: string, device: number): CompanionRow | undefined {
+    return this.sql.one<CompanionRow>(`SELECT * FROM companions WHERE phone = ? AND device = ?`, phone, device);
+  }
+  activeCompanions(phone: string): CompanionRow[] {
+    return this.sql.all<CompanionRow>(`SELECT * FROM companions WHERE phone = ? AND status = 'active' ORDER BY device`, phone);
+  }
+  companionsOfSession(sessionId: string): CompanionRow[] {
+    return this.sql.all<CompanionRow>(`SELECT * FROM companions WHERE session_id = ? ORDER BY created_at DESC`, sessionId);
+  }
+  allCompanions(): CompanionRow[] {
+    return this.sql.all<CompanionRow>(`SELECT * FROM companions ORDER BY phone, device`);
+  }
+  updateCompanion(phone: string, device: number, fields: Partial<Pick<CompanionRow, "status" | "history_synced" | "skey_id" | "skey_pub" | "skey_sig">>): void {
+    for (const [k, v] of Object.entries(fields)) this.sql.run(`UPDATE companions SET ${k} = ? WHERE phone = ? AND device = ?`, v, phone, device);
+  }
+  addCompanionPrekeys(phone: string, device: number, keys: { id: number; pub: Uint8Array }[]): void {
+    for (const k of keys) {
+      this.sql.run(`INSERT OR REPLACE INTO companion_prekeys (phone, device, key_id, pub) VALUES (?,?,?,?)`, phone, device, k.id, k.pub);
+    }
+  }
+  takeCompanionPrekey(phone: string, device: number): { key_id: number; pub: Buffer } | undefined {
+    const row = this.sql.one<{ key_id: number; pub: Buffer }>(
+      `SELECT key_id, pub FROM companion_prekeys WHERE phone = ? AND device = ? ORDER BY key_id LIMIT 1`, phone, device);
+    if (row) this.sql.run(`DELETE FROM companion_prekeys WHERE phone = ? AND device = ? AND key_id = ?`, phone, device, row.key_id);
+    return row;
+  }
+  companionPrekeyCount(phone: string, device: number): number {
+    return Number(this.sql.one<{ n: number }>(`SELECT COUNT(*) AS n FROM companion_prekeys WHERE phone = ? AND device = ?`, phone, device)?.n ?? 0);
+  }
+  clearCompanionPrekeys(phone: string, device: number): void {
+    this.sql.run(`DELETE FROM companion_prekeys WHERE phone = ? AND device = ?`, phone, device);
+  }
+
+  // offline queue for companions that are not connected
+  queueStanza(phone: string, device: number, node: Uint8Array): void {
+    this.sql.run(`INSERT INTO pending_stanzas (phone, device, node) VALUES (?,?,?)`, phone, device, node);
+  }
+  takeQueued(phone: string, device: number): Buffer[] {
+    const rows = this.sql.all<{ node: Buffer }>(`SELECT node FROM pending_stanzas WHERE phone = ? AND device = ? ORDER BY seq`, phone, device);
+    this.sql.run(`DELETE FROM pending_stanzas WHERE phone = ? AND device = ?`, phone, device);
+    return rows.map((r) => r.node);
+  }
+  clearQueued(phone: string, device: number): void {
+    this.sql.run(`DELETE FROM pending_stanzas WHERE phone = ? AND device = ?`, phone, device);
+  }
+
+  // inboxes
+  upsertMessage(m: MessageRow): void {
+    this.sql.run(
+      `INSERT OR IGNORE INTO messages (owner, id, direction, peer, chat_jid, from_device, type, text, caption, media_sha256, mimetype, timestamp, delivered_at, read_at)
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+      m.owner, m.id, m.direction, m.peer, m.chat_jid, m.from_device, m.type, m.text, m.caption, m.media_sha256, m.mimetype, m.timestamp, m.delivered_at, m.read_at,
+    );
+  }
+  message(owner: string, id: string, direction: "in" | "out"): MessageRow | undefined {
+    return this.sql.one<MessageRow>(`SELECT * FROM messages WHERE owner = ? AND id = ? AND direction = ?`, owner, id, direction);
+  }
+  messages(owner: string): MessageRow[] {
+    return this.sql.all<MessageRow>(`SELECT * FROM messages WHERE owner = ? ORDER BY timestamp, rowid`, owner);
+  }
+  markMessage(owner: string, id: string, direction: "in" | "out", field: "delivered_at" | "read_at", at: number): void {
+    this.sql.run(`UPDATE messages SET ${field} = COALESCE(${field}, ?) WHERE owner = ? AND id = ? AND direction = ?`, at, owner, id, direction);
+  }
+
+  log(kind: string, detail: unknown): void {
+    this.sql.run(`INSERT INTO event_log (at, kind, detail) VALUES (?,?,?)`, Date.now(), kind, JSON.stringify(detail));
+    this.sql.run(`DELETE FROM event_log WHERE seq <= (SELECT MAX(seq) - 500 FROM event_log)`);
+  }
+  events(limit = 100): SandboxEvent[] {
+    return this.sql
+      .all<{ at: number; kind: string; detail: string }>(`SELECT at, kind, detail FROM event_log ORDER BY seq DESC LIMIT ?`, limit)
+      .map((r) => ({ at: new Date(r.at).toISOString(), kind: r.kind, detail: JSON.parse(r.detail) as SandboxEvent["detail"] }))
+      .reverse();
+  }
+}

@@ -1,0 +1,128 @@
+import makeWASocket, { type BaileysEventMap, type UserFacingSocketConfig, type WASocket } from "baileys";
+import { hardenBaileys } from "../runtime/baileys-hardening";
+import { registerSocketTarget, type RegisteredTarget, type SocketTarget } from "../runtime/socket-target";
+import { createSqliteAuthState, type SqliteAuthState } from "./auth-state";
+import { createLogger, type LogLevel } from "./logger";
+
+// Runs one Baileys socket at a time for a session object: SQLite auth state, the ws shim routed
+// to real WhatsApp or to the account's sandbox, quiet logging. No HTTP/API or lifecycle policy
+// here (reconnects, backoff and status belong to the session object).
+
+hardenBaileys();
+
+export const WHATSAPP_WS_URL = "wss://web.whatsapp.com/ws/chat";
+
+/** Where the socket goes. The sandbox is the account's SandboxObject (SANDBOX_WORLD). */
+export type SocketDestination =
+  | { kind: "whatsapp"; url?: string }
+  | { kind: "sandbox"; accountId: string; sessionId: string };
+
+/** The sandbox object's RPC surface the session relies on (contract with src/sandbox/). */
+interface SandboxTrust {
+  trustRoot(): Promise<Uint8Array>;
+}
+
+/** Connects to the account's sandbox and trusts the sandbox's Noise root for this socket only. */
+export function sandboxTarget(env: Env, accountId: string, sessionId: string): SocketTarget {
+  return {
+    async connect({ headers, signal }) {
+      const stub = env.SANDBOX_WORLD.get(env.SANDBOX_WORLD.idFromName(accountId));
+      // Cast: the contract method, typed here so the session does not depend on sandbox internals.
+      const noiseRoot = new Uint8Array(await (stub as unknown as SandboxTrust).trustRoot());
+      const response = await stub.fetch(`https://sandbox/ws/chat?session=${encodeURIComponent(sessionId)}`, {
+        headers,
+        signal,
+      });
+      return { response, noiseRoot };
+    },
+  };
+}
+
+export interface BaileysHostOptions {
+  env: Env;
+  storage: DurableObjectStorage;
+  destination: SocketDestination;
+  logLevel?: LogLevel;
+  /** Overrides of the socket config (e.g. timeouts, version); auth, URL and logger are the host's. */
+  socketConfig?: Partial<UserFacingSocketConfig>;
+  /** Every event batch of the current socket (creds are already saved when this runs). */
+  onEvents?: (events: Partial<BaileysEventMap>, socket: WASocket) => void | Promise<void>;
+}
+
+export const DEFAULT_SOCKET_CONFIG = {
+  browser: ["Gateway", "Chrome", "1.0"],
+  markOnlineOnConnect: false,
+  connectTimeoutMs: 20_000,
+  defaultQueryTimeoutMs: 60_000,
+  keepAliveIntervalMs: 30_000,
+  // qrTimeout unset: Baileys shows the first QR 60 s, later ones 20 s.
+  syncFullHistory: false,
+} satisfies Partial<UserFacingSocketConfig>;
+
+export class BaileysHost {
+  readonly auth: SqliteAuthState;
+  private current: { socket: WASocket; target?: RegisteredTarget; closed: boolean } | undefined;
+
+  constructor(private readonly options: BaileysHostOptions) {
+    this.auth = createSqliteAuthState(options.storage);
+  }
+
+  get socket(): WASocket | undefined {
+    return this.current && !this.current.closed ? this.current.socket : undefined;
+  }
+
+  /** Opens a socket unless one is open; a closed socket is replaced (e.g. after restartRequired). */
+  start(): WASocket {
+    if (this.current && !this.current.closed) return this.current.socket;
+    const { env, destination, logLevel, socketConfig, onEvents } = this.options;
+    const target =
+      destination.kind === "sandbox"
+        ? registerSocketTarget(sandboxTarget(env, destination.accountId, destination.sessionId), {
+            account: destination.accountId,
+            session: destination.sessionId,
+          })
+        : undefined;
+    const logger = createLogger(logLevel ?? "warn", { component: "baileys" });
+    let socket: WASocket;
+    try {
+      socket = makeWASocket({
+        ...DEFAULT_SOCKET_CONFIG,
+        ...socketConfig,
+        waWebSocketUrl: target?.url ?? (destination.kind === "whatsapp" ? destination.url : undefined) ?? WHATSAPP_WS_URL,
+        auth: this.auth.state,
+        logger,
+      });
+    } catch (err) {
+      target?.release();
+      throw err;
+    }
+    const current = { socket, target, closed: false };
+    this.current = current;
+    socket.ev.process(async (events) => {
+      if (events["creds.update"]) this.auth.saveCreds();
+      if (events["connection.update"]?.connection === "close") {
+        current.closed = true;
+        current.target?.release();
+      }
+      try {
+        await onEvents?.(events, socket);
+      } catch (err) {
+        // A failing callback must not become an unhandled rejection inside Baileys' emitter.
+        logger.error({ err }, "session event handler failed");
+      }
+    });
+    return socket;
+  }
+
+  /** Closes the current socket without logging out; auth state stays for the next start. */
+  async stop(): Promise<void> {
+    const current = this.current;
+    if (!current || current.closed) return;
+    current.closed = true;
+    try {
+      await current.socket.end(undefined);
+    } finally {
+      current.target?.release();
+    }
+  }
+}
