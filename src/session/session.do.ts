@@ -15,7 +15,7 @@ import type { SessionConfig, SessionSnapshot } from "./session.types";
 const META_SCHEMA_VERSION = 1;
 // A persistent session is checked this often, so a socket killed by a deploy or an
 // eviction comes back even when nothing else wakes the object.
-const WATCHDOG_MS = 5 * 60_000;
+const WATCHDOG_MS = 60_000;
 
 interface SessionState {
   status: SessionStatus;
@@ -353,7 +353,7 @@ export class SessionObject extends DurableObject<Env> {
     if (state.status === "pending" && this.qr && qr) events.push(qr);
     const status = this.stream.latest("status");
     if (status) events.push(status);
-    return events;
+    return events.sort((a, b) => a.id - b.id);
   }
 
   private config(): SessionConfig | undefined {
