@@ -23,6 +23,18 @@ export default defineConfig(async () => {
           bindings: {
             TEST_MIGRATIONS: migrations,
             ADMIN_TOKEN: "test-admin-token",
+            // Expected disconnects (515 after pairing, injected faults) are logged at error level.
+            BAILEYS_LOG_LEVEL: "fatal",
+            // Webhooks: the test receiver listens on 127.0.0.1; retries come at once.
+            ALLOW_PRIVATE_WEBHOOK_HOSTS: "on",
+            WEBHOOK_RETRY_SCALE: "0",
+            // Messages: the media fixture server listens on 127.0.0.1.
+            ALLOW_PRIVATE_MEDIA_HOSTS: "on",
+          },
+          // Webhook deliveries: 4 attempts instead of 21 before the dead-letter queue, so the
+          // DLQ path runs in seconds (delays are scaled to 0 above). Other settings as wrangler.toml.
+          queueConsumers: {
+            "wa-webhooks": { maxBatchSize: 20, maxBatchTimeout: 1, maxRetries: 3, deadLetterQueue: "wa-webhooks-dlq" },
           },
         },
       }),
@@ -33,6 +45,8 @@ export default defineConfig(async () => {
       // the runner. Reusing isolates avoids it; every file still migrates and uses its own ids.
       isolate: false,
       setupFiles: ["./test/apply-migrations.ts"],
+      // Node-side helpers the workerd tests reach over HTTP (list; others may add theirs).
+      globalSetup: ["./test/global-setup/webhook-receiver.ts", "./test/global-setup/media-server.ts"],
       testTimeout: 30_000,
       hookTimeout: 30_000,
     },

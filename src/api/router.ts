@@ -2,8 +2,11 @@ import { registerAccountRoutes } from "./account.routes";
 import { registerAdminRoutes } from "./admin.routes";
 import { registerDocsRoutes } from "./docs.routes";
 import { registerKeyRoutes } from "./keys.routes";
+import { registerMessageRoutes } from "./messages.routes";
+import { registerMediaRoutes } from "./media.routes";
 import { registerSandboxRoutes } from "./sandbox.routes";
 import { registerSessionRoutes } from "./sessions.routes";
+import { registerWebhookRoutes } from "./webhooks.routes";
 import { Api } from "./route";
 
 // Every resource registers its routes here; order does not matter (paths are distinct).
@@ -14,3 +17,6 @@ registerAccountRoutes(api);
 registerKeyRoutes(api);
 registerSessionRoutes(api);
 registerSandboxRoutes(api);
+registerWebhookRoutes(api);
+registerMediaRoutes(api);
+registerMessageRoutes(api);

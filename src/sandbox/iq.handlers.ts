@@ -1,6 +1,7 @@
 import { Buffer } from "node:buffer";
 import { bigEndian, readBigEndian } from "./crypto";
 import type { ServerConnection } from "./connection";
+import { MAX_MEDIA_BYTES } from "./media";
 import { type BinaryNode, bytesOf, child, children, iqError, iqResult, lidJid, node, parseJid, pnJid, textOf } from "./stanzas";
 import type { SandboxWorld } from "./sandbox.world";
 import type { PhoneRow } from "./world.store";
@@ -50,6 +51,19 @@ export async function handleIq(world: SandboxWorld, conn: ServerConnection, iq: 
       return reply();
     case "md/set/link_code_companion_reg":
       return world.onLinkCode(conn, iq);
+    case "w:m/set/media_conn": {
+      if (!conn.account) return conn.send(iqError(iq, 401, "not-authorized"));
+      return reply([node("media_conn", { auth: world.media.authToken(conn.account.phone, conn.account.device), ttl: "300", auth_ttl: "21600", max_buckets: "12" }, [
+        node("host", { hostname: world.mediaHost(conn), maxContentLengthBytes: String(MAX_MEDIA_BYTES) }),
+      ])]);
+    }
+    case "w:g2/get/query":
+    case "w:g2/get/participating": {
+      const answer = world.groupQuery(conn, iq);
+      if (answer === "not-found") return conn.send(iqError(iq, 404, "item-not-found"));
+      if (answer === "forbidden") return conn.send(iqError(iq, 403, "forbidden"));
+      return reply([answer]);
+    }
     default:
       world.log("unknown_iq", { session: conn.sessionId, xmlns, type, first });
       return reply();

@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { SandboxError } from "./errors";
 import type { FaultKind } from "./faults";
 import type { ReceiptPolicy } from "./phones";
-import { type FaultOptions, SandboxWorld } from "./sandbox.world";
+import { type FaultOptions, type GroupMessage, type PhoneMessage, SandboxWorld } from "./sandbox.world";
 
 /**
  * One object per account: a WhatsApp server simulator (the real multi-device protocol) and its
@@ -14,11 +14,20 @@ export class SandboxObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.world = new SandboxWorld(ctx.storage.sql);
+    this.world = new SandboxWorld(ctx.storage.sql, {
+      // One alarm serves the whole schedule table: always the earliest due job.
+      setAlarm: (at) => void ctx.storage.setAlarm(at),
+    });
+  }
+
+  async alarm(): Promise<void> {
+    this.world.runDue();
   }
 
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    // Media host traffic (uploads, downloads), routed here by the session's media target.
+    if (url.pathname.startsWith("/mms/") || url.pathname.startsWith("/v/")) return this.world.media.handle(request);
     if (url.pathname !== "/ws/chat") return new Response("not found", { status: 404 });
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
     const sessionId = url.searchParams.get("session");
@@ -30,7 +39,7 @@ export class SandboxObject extends DurableObject<Env> {
     const conn = this.world.accept(sessionId, {
       send: (data) => server.send(data),
       close: (code, reason) => server.close(code, reason),
-    });
+    }, url.searchParams.get("media_host"));
     server.addEventListener("message", (event) => {
       if (typeof event.data !== "string") void conn.onData(new Uint8Array(event.data as ArrayBuffer));
     });
@@ -65,12 +74,35 @@ export class SandboxObject extends DurableObject<Env> {
     return rpc(() => this.world.enterPairingCode(phoneNumber, code));
   }
 
-  async sendMessage(fromPhone: string, message: { to: string; type: "text"; text: string }) {
+  /** text, image/video/audio/document/sticker (base64 or bytes), location; see PhoneMessage. */
+  async sendMessage(fromPhone: string, message: PhoneMessage) {
     return rpc(() => this.world.sendMessage(fromPhone, message));
   }
 
   async inbox(phoneNumber: string) {
     return rpc(() => this.world.inbox(phoneNumber));
+  }
+
+  /** The decrypted file of a media message a phone holds (checked against its hashes). */
+  async downloadMedia(phoneNumber: string, messageId: string) {
+    return rpc(() => this.world.downloadMedia(phoneNumber, messageId));
+  }
+
+  async createGroup(ownerPhone: string, opts: { subject: string; members: string[] }) {
+    return rpc(() => this.world.createGroup(ownerPhone, opts));
+  }
+
+  async getGroup(groupJid: string) {
+    return rpc(() => this.world.getGroup(groupJid));
+  }
+
+  async sendGroupMessage(fromPhone: string, groupJid: string, message: GroupMessage) {
+    return rpc(() => this.world.sendGroupMessage(fromPhone, groupJid, message));
+  }
+
+  /** Jobs (automatic receipts) waiting for the alarm; for tests and debugging. */
+  async scheduledJobs() {
+    return this.world.scheduledJobs();
   }
 
   async sendReceipts(phoneNumber: string, ids: string[], type: "delivered" | "read") {

@@ -1,14 +1,18 @@
 import { Buffer } from "node:buffer";
 import { encodeBinaryNode } from "baileys/lib/WABinary/index.js";
 import { proto } from "baileys/WAProto/index.js";
+import { fixBufferWrites } from "../runtime/buffer-compat";
 import { issueCertChain } from "./certificates";
 import { type AckPolicy, type ConnectionHost, ServerConnection, type Transport } from "./connection";
-import { type KeyPair, generateKeyPair, readBigEndian, toBuffer, unpadMax16 } from "./crypto";
+import { type KeyPair, generateKeyPair, random, readBigEndian, toBuffer, unpadMax16 } from "./crypto";
 import { SandboxError } from "./errors";
 import { FAULT_KINDS, type FaultKind, banned, deviceRemoved, replaced, restartRequired, unknownDevice } from "./faults";
 import { bundleNode, handleIq } from "./iq.handlers";
 import { resolveUser } from "./iq.handlers";
-import { handleClientMessage, handleClientReceipt, pushHistorySync, receiptPolicyOf, sendFromPhone, sendPhoneReceipts } from "./messaging";
+import { type MediaType, type MessageExtra, MEDIA_TYPES, fromBase64, parseExtra } from "./content";
+import { type GroupInfo, GroupStore, groupInfo, groupNode, isGroupJid, newGroupJid } from "./groups";
+import { DEFAULT_MEDIA_HOST, MAX_MEDIA_BYTES, MediaServer, encryptMedia, validMediaHost } from "./media";
+import { checkMedia, handleClientMessage, handleClientReceipt, pushHistorySync, receiptPolicyOf, sendFromPhone, sendGroupFromPhone, sendPhoneReceipts } from "./messaging";
 import { buildDeviceIdentity, newRef, openKeyBundle, parseQr, unwrapWithCode, verifyDeviceSign, wrapWithCode } from "./pairing";
 import { type ReceiptPolicy, accountKey, createPhoneRow, normalizePhone, parseReceiptPolicy, replenishPrekeys } from "./phones";
 import { Sql, type SqlExec } from "./sql";
@@ -46,15 +50,20 @@ export interface LinkResult {
   session_id: string;
 }
 
-export interface InboxMessage {
+export interface InboxMessage extends MessageExtra {
   id: string;
   direction: "in" | "out";
+  /** Phone numbers; in a group `to` is the group jid and `participant` the author. */
   from: string;
   to: string;
   from_device: number | null;
+  /** The chat: the peer's jid, or the group jid. */
+  chat: string;
+  group_jid: string | null;
   type: string;
   text: string | null;
   caption: string | null;
+  /** Hex SHA-256 of the plaintext file. */
   media_sha256: string | null;
   mimetype: string | null;
   timestamp: string;
@@ -62,12 +71,71 @@ export interface InboxMessage {
   read_at: string | null;
 }
 
+/** What a driver may make a simulated phone send. */
+export type PhoneMessage =
+  | { to: string; type: "text"; text: string; quoted_id?: string; mentions?: string[] }
+  | {
+    to: string;
+    type: MediaType;
+    /** The file: base64, or bytes. */
+    base64?: string;
+    bytes?: Uint8Array;
+    mimetype?: string;
+    caption?: string;
+    filename?: string;
+    /** Audio only: a voice note. */
+    ptt?: boolean;
+  }
+  | { to: string; type: "location"; latitude: number; longitude: number; name?: string; address?: string };
+
+/** The same messages, sent to a group (no `to`). */
+export type GroupMessage = PhoneMessage extends infer T ? (T extends PhoneMessage ? Omit<T, "to"> : never) : never;
+
+export interface SentByPhone {
+  id: string;
+  from: string;
+  to: string;
+  type: string;
+  timestamp: string;
+  delivered_to_devices: number;
+  /** Media: hex SHA-256 and length of the plaintext file. */
+  media_sha256: string | null;
+  file_length: number | null;
+}
+
+export interface MediaDownload {
+  id: string;
+  type: string;
+  mimetype: string | null;
+  file_name: string | null;
+  file_length: number;
+  sha256: string;
+  base64: string;
+}
+
+export interface WorldOptions {
+  logger?: (line: string) => void;
+  /** Arms the host's alarm for the earliest scheduled job (the Durable Object's single alarm). */
+  setAlarm?: (at: number) => void;
+}
+
+const DEFAULT_MIMETYPES: Record<MediaType, string> = {
+  image: "image/jpeg",
+  video: "video/mp4",
+  audio: "audio/ogg; codecs=opus",
+  document: "application/octet-stream",
+  sticker: "image/webp",
+};
+
 export interface FaultOptions {
   /** delay_acks: how long to hold each message ack. */
   ms?: number;
   /** refuse_acks: the error code put on each message ack. */
   code?: string;
 }
+
+// protobufjs encodes long strings through a Buffer method workerd gets wrong (see buffer-compat).
+fixBufferWrites();
 
 const iso = (ms: number | null | undefined): string | null => (ms == null ? null : new Date(ms).toISOString().replace("Z", "000Z"));
 const deviceKey = (phone: string, device: number) => `${phone}:${device}`;
@@ -86,9 +154,23 @@ export class SandboxWorld implements ConnectionHost {
   private readonly ackPolicies = new Map<string, AckPolicy>();
   private readonly linkWaiters = new Map<string, (iq: BinaryNode) => void>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly mediaHosts = new WeakMap<ServerConnection, string>();
+  readonly media: MediaServer;
+  readonly groups: GroupStore;
+  private readonly logger: (line: string) => void;
+  private readonly setAlarm: (at: number) => void;
 
-  constructor(sql: SqlExec, private readonly logger: (line: string) => void = () => {}) {
+  constructor(sql: SqlExec, options: WorldOptions = {}) {
+    this.logger = options.logger ?? (() => {});
+    this.setAlarm = options.setAlarm ?? (() => {});
     this.store = new WorldStore(new Sql(sql));
+    let secret = this.store.getMeta("media_secret");
+    if (!secret) {
+      secret = random(32);
+      this.store.setMeta("media_secret", secret);
+    }
+    this.media = new MediaServer(this.store, secret);
+    this.groups = new GroupStore(this.store);
     this.root = this.keyPair("root");
     this.serverStatic = this.keyPair("server_static");
     let chain = this.store.getMeta("cert_chain");
@@ -97,6 +179,8 @@ export class SandboxWorld implements ConnectionHost {
       this.store.setMeta("cert_chain", chain);
     }
     this.certChain = chain;
+    // Receipts due while the object was away are delivered as soon as the alarm fires.
+    this.armAlarm();
   }
 
   private keyPair(name: string): KeyPair {
@@ -121,9 +205,21 @@ export class SandboxWorld implements ConnectionHost {
 
   // ---- sockets ----
 
-  accept(sessionId: string, transport: Transport): ServerConnection {
+  accept(sessionId: string, transport: Transport, mediaHost?: string | null): ServerConnection {
     if (!sessionId) throw new SandboxError("the socket needs a session query parameter", 422);
-    return new ServerConnection(this, transport, sessionId);
+    const conn = new ServerConnection(this, transport, sessionId);
+    const host = validMediaHost(mediaHost);
+    if (host) {
+      this.mediaHosts.set(conn, host);
+      // Media the phones send names this host; every session of the account routes the same one.
+      if (this.store.getMeta("media_host")?.toString() !== host) this.store.setMeta("media_host", Buffer.from(host));
+    }
+    return conn;
+  }
+
+  /** The host a client uploads to and downloads from (its session routes it to this object). */
+  mediaHost(conn?: ServerConnection): string {
+    return (conn && this.mediaHosts.get(conn)) ?? this.store.getMeta("media_host")?.toString() ?? DEFAULT_MEDIA_HOST;
   }
 
   async onClientPayload(conn: ServerConnection, clientStatic: Buffer, bytes: Buffer): Promise<void> {
@@ -294,16 +390,45 @@ export class SandboxWorld implements ConnectionHost {
     else send();
   }
 
+  /** Automatic receipts are rows in the schedule table, so a restart does not lose them. */
   scheduleAutoReceipts(phone: string, id: string): void {
     const p = this.store.phone(phone);
     if (!p) return;
     const policy = receiptPolicyOf(p);
-    const run = (type: "delivered" | "read") => () => {
-      const fresh = this.store.phone(phone);
-      if (fresh) sendPhoneReceipts(this, fresh, [id], type);
-    };
-    if (policy.delivered === "auto") this.later(policy.delivered_delay_ms, run("delivered"));
-    if (policy.read === "auto") this.later(Math.max(policy.read_delay_ms, policy.delivered === "auto" ? policy.delivered_delay_ms : 0), run("read"));
+    const now = Date.now();
+    if (policy.delivered === "auto") this.store.schedule(now + policy.delivered_delay_ms, "receipt", { phone, id, type: "delivered" });
+    if (policy.read === "auto") {
+      const delay = Math.max(policy.read_delay_ms, policy.delivered === "auto" ? policy.delivered_delay_ms : 0);
+      this.store.schedule(now + delay, "receipt", { phone, id, type: "read" });
+    }
+    this.armAlarm();
+  }
+
+  private armAlarm(): void {
+    const next = this.store.nextDue();
+    if (next != null) this.setAlarm(next);
+  }
+
+  /** Runs every job that is due (the alarm handler); returns how many ran. */
+  runDue(now = Date.now()): number {
+    const jobs = this.store.takeDue(now);
+    for (const job of jobs) {
+      try {
+        if (job.kind === "receipt") {
+          const { phone, id, type } = job.payload as { phone: string; id: string; type: "delivered" | "read" };
+          const p = this.store.phone(phone);
+          if (p && this.store.message(phone, id, "in")) sendPhoneReceipts(this, p, [id], type);
+        }
+      } catch (err) {
+        this.log("job_error", { kind: job.kind, error: String(err) });
+      }
+    }
+    this.armAlarm();
+    return jobs.length;
+  }
+
+  scheduledJobs(): number {
+    return this.store.scheduledCount();
   }
 
   private later(ms: number, fn: () => void): void {
@@ -506,35 +631,170 @@ export class SandboxWorld implements ConnectionHost {
     return this.link(conn, p, advSecret);
   }
 
-  /** A simulated phone sends a text to a number (normally a linked one). */
-  async sendMessage(fromPhone: string, msg: { to: string; type: "text"; text: string }): Promise<{ id: string; from: string; to: string; timestamp: string; delivered_to_devices: number }> {
+  /** A simulated phone sends a message (text, media, location) to a number (normally a linked one). */
+  async sendMessage(fromPhone: string, msg: PhoneMessage): Promise<SentByPhone> {
     const from = this.requirePhone(fromPhone);
-    if (!msg || msg.type !== "text") throw new SandboxError('only type "text" is supported', 422);
-    if (typeof msg.text !== "string" || !msg.text.length || msg.text.length > 65_536) throw new SandboxError("text must be 1-65536 characters", 422);
+    if (!msg || typeof msg !== "object") throw new SandboxError("message must be an object", 422);
     const to = this.store.phone(normalizePhone(msg.to));
     if (!to) throw new SandboxError(`${msg.to} is not on WhatsApp in this sandbox`, 404);
-    const { id, devices } = await sendFromPhone(this, from, to, { conversation: msg.text });
-    this.log("phone_sent", { id, from: from.phone, to: to.phone, devices });
-    return { id, from: from.phone, to: to.phone, timestamp: iso(Date.now())!, delivered_to_devices: devices };
+    const message = await this.buildMessage(from, msg);
+    const { id, devices } = await sendFromPhone(this, from, to, message);
+    this.log("phone_sent", { id, from: from.phone, to: to.phone, type: msg.type, devices });
+    return this.sentResult(id, from.phone, to.phone, message, devices);
+  }
+
+  private sentResult(id: string, from: string, to: string, message: proto.IMessage, devices: number): SentByPhone {
+    const row = this.store.message(from, id, "out")!;
+    const extra = parseExtra(row.extra);
+    return { id, from, to, type: row.type, timestamp: iso(row.timestamp)!, delivered_to_devices: devices, media_sha256: row.media_sha256, file_length: extra.file_length };
+  }
+
+  /** Validates a driver message and turns it into the proto a phone would send (media encrypted and uploaded). */
+  private async buildMessage(from: PhoneRow, msg: PhoneMessage): Promise<proto.IMessage> {
+    if (msg.type === "text") {
+      if (typeof msg.text !== "string" || !msg.text.length || msg.text.length > 65_536) throw new SandboxError("text must be 1-65536 characters", 422);
+      if (!msg.quoted_id && !msg.mentions?.length) return { conversation: msg.text };
+      return { extendedTextMessage: { text: msg.text, contextInfo: { stanzaId: msg.quoted_id, mentionedJid: (msg.mentions ?? []).map((m) => pnJid(normalizePhone(m))) } } };
+    }
+    if (msg.type === "location") {
+      const { latitude, longitude } = msg;
+      if (!Number.isFinite(latitude) || Math.abs(latitude) > 90 || !Number.isFinite(longitude) || Math.abs(longitude) > 180) throw new SandboxError("latitude must be -90..90 and longitude -180..180", 422);
+      return { locationMessage: { degreesLatitude: latitude, degreesLongitude: longitude, name: msg.name, address: msg.address } };
+    }
+    if (!MEDIA_TYPES.includes(msg.type)) throw new SandboxError(`type must be one of text, location, ${MEDIA_TYPES.join(", ")}`, 422);
+    const type = msg.type;
+    let bytes: Buffer;
+    if (msg.bytes instanceof Uint8Array) bytes = toBuffer(msg.bytes);
+    else if (typeof msg.base64 === "string" && /^[A-Za-z0-9+/=\s_-]*$/.test(msg.base64)) bytes = Buffer.from(msg.base64, "base64");
+    else throw new SandboxError("media needs base64 or bytes", 422);
+    if (!bytes.length) throw new SandboxError("the media file is empty", 422);
+    if (bytes.length > MAX_MEDIA_BYTES) throw new SandboxError(`the media file is larger than ${MAX_MEDIA_BYTES} bytes`, 422);
+    const enc = await encryptMedia(bytes, type);
+    const { directPath } = this.media.put(enc.file, type, `${from.phone}:0`);
+    const common = {
+      url: `https://${this.mediaHost()}${directPath}`,
+      directPath,
+      mediaKey: enc.mediaKey,
+      fileSha256: enc.fileSha256,
+      fileEncSha256: enc.fileEncSha256,
+      fileLength: enc.fileLength,
+      mimetype: msg.mimetype ?? DEFAULT_MIMETYPES[type],
+      mediaKeyTimestamp: unixNow(),
+    };
+    switch (type) {
+      case "image":
+        return { imageMessage: { ...common, caption: msg.caption } };
+      case "video":
+        return { videoMessage: { ...common, caption: msg.caption } };
+      case "audio":
+        return { audioMessage: { ...common, ptt: !!msg.ptt } };
+      case "document":
+        return { documentMessage: { ...common, caption: msg.caption, fileName: msg.filename ?? "file", title: msg.filename ?? "file" } };
+      case "sticker":
+        return { stickerMessage: { ...common } };
+    }
   }
 
   inbox(phoneNumber: string): InboxMessage[] {
     const p = this.requirePhone(phoneNumber);
-    return this.store.messages(p.phone).map((m: MessageRow) => ({
-      id: m.id,
-      direction: m.direction,
-      from: m.direction === "in" ? m.peer : p.phone,
-      to: m.direction === "in" ? p.phone : m.peer,
-      from_device: m.from_device,
-      type: m.type,
-      text: m.text,
-      caption: m.caption,
-      media_sha256: m.media_sha256,
-      mimetype: m.mimetype,
-      timestamp: iso(m.timestamp)!,
-      delivered_at: iso(m.delivered_at),
-      read_at: iso(m.read_at),
-    }));
+    return this.store.messages(p.phone).map((m: MessageRow) => {
+      const group = isGroupJid(m.chat_jid) ? m.chat_jid : null;
+      return {
+        id: m.id,
+        direction: m.direction,
+        from: m.direction === "in" ? m.peer : p.phone,
+        to: m.direction === "in" ? (group ?? p.phone) : m.peer,
+        from_device: m.from_device,
+        chat: group ?? pnJid(m.peer),
+        group_jid: group,
+        type: m.type,
+        text: m.text,
+        caption: m.caption,
+        media_sha256: m.media_sha256,
+        mimetype: m.mimetype,
+        ...parseExtra(m.extra),
+        timestamp: iso(m.timestamp)!,
+        delivered_at: iso(m.delivered_at),
+        read_at: iso(m.read_at),
+      };
+    });
+  }
+
+  /** The decrypted file of a media message in a phone's inbox, checked against its hashes. */
+  async downloadMedia(phoneNumber: string, messageId: string): Promise<MediaDownload> {
+    const p = this.requirePhone(phoneNumber);
+    const m = this.store.message(p.phone, messageId, "in") ?? this.store.message(p.phone, messageId, "out");
+    if (!m) throw new SandboxError(`phone ${p.phone} has no message ${messageId}`, 404);
+    if (!m.media_ref) throw new SandboxError(`message ${messageId} has no media`, 404);
+    const { status, plain } = await checkMedia(this, JSON.parse(m.media_ref));
+    if (status !== "ok" || !plain) throw new SandboxError(`the media of ${messageId} cannot be opened: ${status}`, 409);
+    const extra = parseExtra(m.extra);
+    return { id: m.id, type: m.type, mimetype: m.mimetype, file_name: extra.file_name, file_length: plain.length, sha256: m.media_sha256 ?? "", base64: plain.toString("base64") };
+  }
+
+  // ---- groups ----
+
+  private requireGroup(jid: string) {
+    const g = this.groups.group(String(jid ?? ""));
+    if (!g) throw new SandboxError(`no group ${jid}`, 404);
+    return g;
+  }
+
+  private phoneRow = (phone: string) => this.store.phone(phone);
+
+  /** A phone creates a group with members (simulated phones, the linked account's number among them). */
+  createGroup(ownerPhone: string, opts: { subject: string; members: string[] }): GroupInfo {
+    const owner = this.requirePhone(ownerPhone);
+    const subject = String(opts?.subject ?? "").trim();
+    if (!subject || subject.length > 100) throw new SandboxError("subject must be 1-100 characters", 422);
+    if (!Array.isArray(opts.members) || !opts.members.length) throw new SandboxError("members must be a non-empty list of phone numbers", 422);
+    const members = [...new Set(opts.members.map((m) => normalizePhone(m)))].filter((m) => m !== owner.phone);
+    for (const m of members) if (!this.store.phone(m)) throw new SandboxError(`${m} is not on WhatsApp in this sandbox`, 404);
+    const g = { jid: newGroupJid(), subject, creator: owner.phone, created_at: Date.now() };
+    const rows = [{ phone: owner.phone, admin: "superadmin" as const }, ...members.map((phone) => ({ phone, admin: null }))];
+    this.groups.insert(g, rows);
+    // Every member's linked devices learn of the group (Baileys: groups.upsert).
+    const created = node("create", {}, [groupNode(g, rows, this.phoneRow)]);
+    for (const m of rows) {
+      for (const c of this.store.activeCompanions(m.phone)) {
+        this.deliver(c.phone, c.device, node("notification", {
+          from: g.jid, type: "w:gp2", id: serverId(), t: String(unixNow()), participant: pnJid(owner.phone), notify: owner.name,
+        }, [created]));
+      }
+    }
+    this.log("group_created", { group: g.jid, owner: owner.phone, members: rows.length });
+    return groupInfo(g, rows, this.phoneRow, (ms) => iso(ms)!);
+  }
+
+  getGroup(jid: string): GroupInfo {
+    const g = this.requireGroup(jid);
+    return groupInfo(g, this.groups.members(g.jid), this.phoneRow, (ms) => iso(ms)!);
+  }
+
+  /** A member phone sends to a group (sender keys; see sendGroupFromPhone). */
+  async sendGroupMessage(fromPhone: string, groupJid: string, msg: GroupMessage): Promise<SentByPhone> {
+    const from = this.requirePhone(fromPhone);
+    const g = this.requireGroup(groupJid);
+    if (!this.groups.members(g.jid).some((m) => m.phone === from.phone)) throw new SandboxError(`${from.phone} is not a member of ${g.jid}`, 409);
+    const message = await this.buildMessage(from, { ...msg, to: from.phone } as PhoneMessage);
+    const { id, devices } = await sendGroupFromPhone(this, from, g.jid, message);
+    this.log("phone_sent_group", { id, from: from.phone, group: g.jid, devices });
+    return this.sentResult(id, from.phone, g.jid, message, devices);
+  }
+
+  /** w:g2 iq answers for a client: one group's metadata, or all the groups its account is in. */
+  groupQuery(conn: ServerConnection, iq: BinaryNode): BinaryNode | "not-found" | "forbidden" {
+    const phone = conn.account?.phone;
+    const first = iq.content && Array.isArray(iq.content) ? iq.content[0]?.tag : undefined;
+    if (first === "participating") {
+      const groups = phone ? this.groups.groupsOf(phone) : [];
+      return node("groups", {}, groups.map((g) => groupNode(g, this.groups.members(g.jid), this.phoneRow)));
+    }
+    const g = this.groups.group(iq.attrs.to);
+    if (!g) return "not-found";
+    const members = this.groups.members(g.jid);
+    if (!phone || !members.some((m) => m.phone === phone)) return "forbidden";
+    return groupNode(g, members, this.phoneRow);
   }
 
   sendReceipts(phoneNumber: string, ids: string[], type: "delivered" | "read") {

@@ -1,7 +1,9 @@
-import type { Buffer } from "node:buffer";
+import { Buffer } from "node:buffer";
+
+const BufferConcat = (parts: Buffer[]): Buffer => Buffer.concat(parts);
 import { Sql } from "./sql";
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 // Idempotent: every statement is IF NOT EXISTS, and the version row records what was applied.
 const SCHEMA = [
@@ -32,6 +34,23 @@ const SCHEMA = [
      delivered_at INTEGER, read_at INTEGER, PRIMARY KEY (owner, id, direction))`,
   `CREATE TABLE IF NOT EXISTS pending_stanzas (seq INTEGER PRIMARY KEY AUTOINCREMENT, phone TEXT NOT NULL, device INTEGER NOT NULL, node BLOB NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS event_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL)`,
+  // v2: media store (blobs split across rows: a DO SQLite row holds at most 2 MB), groups, sender keys, schedule.
+  `CREATE TABLE IF NOT EXISTS media_blobs (
+     id TEXT PRIMARY KEY, media_type TEXT NOT NULL, enc_sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+     chunks INTEGER NOT NULL, uploader TEXT NOT NULL, created_at INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS media_chunks (id TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (id, seq))`,
+  `CREATE TABLE IF NOT EXISTS groups (jid TEXT PRIMARY KEY, subject TEXT NOT NULL, creator TEXT NOT NULL, created_at INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS group_members (group_jid TEXT NOT NULL, phone TEXT NOT NULL, admin TEXT, PRIMARY KEY (group_jid, phone))`,
+  `CREATE TABLE IF NOT EXISTS sender_keys (owner TEXT NOT NULL, name TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (owner, name))`,
+  `CREATE TABLE IF NOT EXISTS sender_key_sent (owner TEXT NOT NULL, group_jid TEXT NOT NULL, phone TEXT NOT NULL, device INTEGER NOT NULL,
+     PRIMARY KEY (owner, group_jid, phone, device))`,
+  `CREATE TABLE IF NOT EXISTS schedule (seq INTEGER PRIMARY KEY AUTOINCREMENT, due INTEGER NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL)`,
+];
+
+/** Columns added after v1, for objects created before them (CREATE TABLE IF NOT EXISTS leaves old tables as they were). */
+const ADDED_COLUMNS: [table: string, column: string, type: string][] = [
+  ["messages", "extra", "TEXT"],
+  ["messages", "media_ref", "TEXT"],
 ];
 
 export interface PhoneRow {
@@ -86,6 +105,10 @@ export interface MessageRow {
   timestamp: number;
   delivered_at: number | null;
   read_at: number | null;
+  /** JSON of MessageExtra (file, location, contacts, poll, reaction, quote, mentions, group participant). */
+  extra: string | null;
+  /** JSON of MediaRef: where the encrypted file is and its keys, for a later download. */
+  media_ref: string | null;
 }
 
 export interface SandboxEvent {
@@ -101,8 +124,13 @@ export class WorldStore {
   constructor(sql: Sql) {
     this.sql = sql;
     for (const stmt of SCHEMA) sql.run(stmt);
+    for (const [table, column, type] of ADDED_COLUMNS) {
+      const has = sql.all<{ name: string }>(`PRAGMA table_info(${table})`).some((c) => c.name === column);
+      if (!has) sql.run(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+    }
     const row = sql.one<{ version: number }>(`SELECT version FROM schema_version`);
     if (!row) sql.run(`INSERT INTO schema_version (version) VALUES (?)`, SCHEMA_VERSION);
+    else if (row.version < SCHEMA_VERSION) sql.run(`UPDATE schema_version SET version = ?`, SCHEMA_VERSION);
   }
 
   schemaVersion(): number {
@@ -218,9 +246,9 @@ export class WorldStore {
   // inboxes
   upsertMessage(m: MessageRow): void {
     this.sql.run(
-      `INSERT OR IGNORE INTO messages (owner, id, direction, peer, chat_jid, from_device, type, text, caption, media_sha256, mimetype, timestamp, delivered_at, read_at)
-       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-      m.owner, m.id, m.direction, m.peer, m.chat_jid, m.from_device, m.type, m.text, m.caption, m.media_sha256, m.mimetype, m.timestamp, m.delivered_at, m.read_at,
+      `INSERT OR IGNORE INTO messages (owner, id, direction, peer, chat_jid, from_device, type, text, caption, media_sha256, mimetype, timestamp, delivered_at, read_at, extra, media_ref)
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+      m.owner, m.id, m.direction, m.peer, m.chat_jid, m.from_device, m.type, m.text, m.caption, m.media_sha256, m.mimetype, m.timestamp, m.delivered_at, m.read_at, m.extra, m.media_ref,
     );
   }
   message(owner: string, id: string, direction: "in" | "out"): MessageRow | undefined {
@@ -231,6 +259,47 @@ export class WorldStore {
   }
   markMessage(owner: string, id: string, direction: "in" | "out", field: "delivered_at" | "read_at", at: number): void {
     this.sql.run(`UPDATE messages SET ${field} = COALESCE(${field}, ?) WHERE owner = ? AND id = ? AND direction = ?`, at, owner, id, direction);
+  }
+
+  // media blobs (encrypted files as uploaded)
+  putBlob(b: { id: string; media_type: string; enc_sha256: string; uploader: string }, data: Uint8Array, chunkSize: number): void {
+    const chunks = Math.max(1, Math.ceil(data.length / chunkSize));
+    for (let i = 0; i < chunks; i++) {
+      this.sql.run(`INSERT OR REPLACE INTO media_chunks (id, seq, data) VALUES (?,?,?)`, b.id, i, data.subarray(i * chunkSize, (i + 1) * chunkSize));
+    }
+    this.sql.run(
+      `INSERT OR REPLACE INTO media_blobs (id, media_type, enc_sha256, size, chunks, uploader, created_at) VALUES (?,?,?,?,?,?,?)`,
+      b.id, b.media_type, b.enc_sha256, data.length, chunks, b.uploader, Date.now(),
+    );
+  }
+  blobInfo(id: string): { id: string; media_type: string; enc_sha256: string; size: number; chunks: number } | undefined {
+    return this.sql.one(`SELECT id, media_type, enc_sha256, size, chunks FROM media_blobs WHERE id = ?`, id);
+  }
+  blobData(id: string): Buffer | undefined {
+    const info = this.blobInfo(id);
+    if (!info) return undefined;
+    const rows = this.sql.all<{ data: Buffer }>(`SELECT data FROM media_chunks WHERE id = ? ORDER BY seq`, id);
+    if (rows.length !== info.chunks) return undefined;
+    return BufferConcat(rows.map((r) => r.data));
+  }
+  blobCount(): number {
+    return Number(this.sql.one<{ n: number }>(`SELECT COUNT(*) AS n FROM media_blobs`)?.n ?? 0);
+  }
+
+  // durable schedule (receipts that must survive a restart), served by the object's alarm
+  schedule(due: number, kind: string, payload: unknown): void {
+    this.sql.run(`INSERT INTO schedule (due, kind, payload) VALUES (?,?,?)`, due, kind, JSON.stringify(payload));
+  }
+  nextDue(): number | undefined {
+    return this.sql.one<{ due: number | null }>(`SELECT MIN(due) AS due FROM schedule`)?.due ?? undefined;
+  }
+  takeDue(now: number): { kind: string; payload: unknown }[] {
+    const rows = this.sql.all<{ seq: number; kind: string; payload: string }>(`SELECT seq, kind, payload FROM schedule WHERE due <= ? ORDER BY due, seq`, now);
+    for (const r of rows) this.sql.run(`DELETE FROM schedule WHERE seq = ?`, r.seq);
+    return rows.map((r) => ({ kind: r.kind, payload: JSON.parse(r.payload) }));
+  }
+  scheduledCount(): number {
+    return Number(this.sql.one<{ n: number }>(`SELECT COUNT(*) AS n FROM schedule`)?.n ?? 0);
   }
 
   log(kind: string, detail: unknown): void {

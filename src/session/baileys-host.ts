@@ -1,5 +1,7 @@
 import makeWASocket, { type BaileysEventMap, type UserFacingSocketConfig, type WASocket } from "baileys";
 import { hardenBaileys } from "../runtime/baileys-hardening";
+import { fixBufferWrites } from "../runtime/buffer-compat";
+import { registerMediaTarget, sandboxMediaHost } from "../runtime/media-target";
 import { registerSocketTarget, type RegisteredTarget, type SocketTarget } from "../runtime/socket-target";
 import { createSqliteAuthState, type SqliteAuthState } from "./auth-state";
 import { createLogger, type LogLevel } from "./logger";
@@ -9,6 +11,7 @@ import { createLogger, type LogLevel } from "./logger";
 // here (reconnects, backoff and status belong to the session object).
 
 hardenBaileys();
+fixBufferWrites();
 
 export const WHATSAPP_WS_URL = "wss://web.whatsapp.com/ws/chat";
 
@@ -29,13 +32,27 @@ export function sandboxTarget(env: Env, accountId: string, sessionId: string): S
       const stub = env.SANDBOX_WORLD.get(env.SANDBOX_WORLD.idFromName(accountId));
       // Cast: the contract method, typed here so the session does not depend on sandbox internals.
       const noiseRoot = new Uint8Array(await (stub as unknown as SandboxTrust).trustRoot());
-      const response = await stub.fetch(`https://sandbox/ws/chat?session=${encodeURIComponent(sessionId)}`, {
+      // media_host: the host the sandbox names in media_conn and media URLs (see registerSandboxMedia).
+      const query = `session=${encodeURIComponent(sessionId)}&media_host=${sandboxMediaHost(accountId)}`;
+      const response = await stub.fetch(`https://sandbox/ws/chat?${query}`, {
         headers,
         signal,
       });
       return { response, noiseRoot };
     },
   };
+}
+
+/**
+ * Makes this isolate route the account's sandbox media host (uploads after media_conn, downloads of
+ * received media) to its SandboxObject. Idempotent; only that reserved host is affected.
+ */
+export function registerSandboxMedia(env: Env, accountId: string): string {
+  const host = sandboxMediaHost(accountId);
+  registerMediaTarget(host, {
+    fetch: (request) => env.SANDBOX_WORLD.get(env.SANDBOX_WORLD.idFromName(accountId)).fetch(request),
+  });
+  return host;
 }
 
 export interface BaileysHostOptions {
@@ -65,6 +82,8 @@ export class BaileysHost {
 
   constructor(private readonly options: BaileysHostOptions) {
     this.auth = createSqliteAuthState(options.storage);
+    // At construction, not start: media of stored messages must download while the socket sleeps.
+    if (options.destination.kind === "sandbox") registerSandboxMedia(options.env, options.destination.accountId);
   }
 
   get socket(): WASocket | undefined {

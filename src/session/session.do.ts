@@ -7,7 +7,11 @@ import { qrPngDataUrl } from "../domain/qr";
 import { classifyDisconnect, reconnectDelay, type SessionStatus } from "../domain/session-status";
 import { now } from "../domain/time";
 import { BaileysHost } from "./baileys-host";
+import { emitEvent } from "../events/emit";
 import { EventStream, type StoredEvent } from "./event-stream";
+import { Outbox } from "./outbox";
+import type { OutboxItem } from "./outbox.types";
+import { MessageSender } from "./message-sender";
 import { isLogLevel } from "./logger";
 import { Schedule, type DueTask } from "./schedule";
 import type { SessionConfig, SessionSnapshot } from "./session.types";
@@ -16,6 +20,11 @@ const META_SCHEMA_VERSION = 1;
 // A persistent session is checked this often, so a socket killed by a deploy or an
 // eviction comes back even when nothing else wakes the object.
 const WATCHDOG_MS = 60_000;
+// Messages wait this long for a session that is down before they fail (and are refunded).
+const OUTBOX_MAX_WAIT_MS = 24 * 60 * 60_000;
+const OUTBOX_RECHECK_MS = 30_000;
+// One alarm run sends for at most this long, then yields to the next alarm.
+const OUTBOX_BURST_MS = 20_000;
 
 interface SessionState {
   status: SessionStatus;
@@ -48,6 +57,8 @@ type CloseError = Error & { output?: { statusCode?: number } };
 export class SessionObject extends DurableObject<Env> {
   private readonly stream: EventStream;
   private readonly schedule: Schedule;
+  private readonly outbox: Outbox;
+  private readonly sender: MessageSender;
   private host: BaileysHost | undefined;
   /** The socket this object wants; events of any other (stopped) socket are ignored. */
   private socket: WASocket | undefined;
@@ -64,6 +75,8 @@ export class SessionObject extends DurableObject<Env> {
     );
     this.stream = new EventStream(sql);
     this.schedule = new Schedule(ctx.storage);
+    this.outbox = new Outbox(sql);
+    this.sender = new MessageSender(env, sql);
     // Run overdue work on wake: a session that should be linked but lost its socket to an
     // eviction or a deploy reconnects now rather than at the next alarm.
     ctx.blockConcurrencyWhile(async () => {
@@ -104,6 +117,25 @@ export class SessionObject extends DurableObject<Env> {
     const qr = await this.waitForQr(15_000);
     if (!qr || !this.socket) throw new Error("The session is not ready to pair; reconnect it and try again.");
     return this.socket.requestPairingCode(phone);
+  }
+
+  /** Takes messages from the send queue into the outbox; repeats of a held id are ignored. */
+  async enqueue(items: OutboxItem[]): Promise<{ accepted: number }> {
+    const accepted = this.outbox.add(items);
+    await this.scheduleOutbox();
+    return { accepted };
+  }
+
+  /** Deletes a sent message for everyone (seed 004). */
+  async revoke(to: string, providerMessageId: string): Promise<void> {
+    const socket = await this.connectedSocket();
+    await this.sender.revoke(socket, to, providerMessageId);
+    await this.touchIdle();
+  }
+
+  /** The decrypted media of an incoming message, or null when this session never received it. */
+  async incomingMedia(messageId: string): Promise<{ bytes: Uint8Array; mimetype: string } | null> {
+    return this.sender.incomingMedia(this.socket, messageId);
   }
 
   snapshot(): SessionSnapshot {
@@ -194,7 +226,10 @@ export class SessionObject extends DurableObject<Env> {
   private async runTask(task: DueTask): Promise<void> {
     const state = this.readState();
     const config = this.config();
-    if (!config || !state.running) return;
+    if (!config) return;
+    // The outbox must reach a final state for every message, even when the session stopped.
+    if (task.kind === "outbox") return this.processOutbox();
+    if (!state.running) return;
     switch (task.kind) {
       case "reconnect":
         this.openSocket();
@@ -215,8 +250,6 @@ export class SessionObject extends DurableObject<Env> {
           await this.schedule.set("wake", Date.now() + WATCHDOG_MS);
         }
         break;
-      case "outbox":
-        break;
     }
   }
 
@@ -230,7 +263,7 @@ export class SessionObject extends DurableObject<Env> {
     if (this.host) return this.host;
     const config = this.config();
     if (!config) throw new Error("session object used before start()");
-    const logLevel = (this.env as { BAILEYS_LOG_LEVEL?: unknown }).BAILEYS_LOG_LEVEL;
+    const logLevel = this.env.BAILEYS_LOG_LEVEL;
     this.host = new BaileysHost({
       env: this.env,
       storage: this.ctx.storage,
@@ -279,13 +312,13 @@ export class SessionObject extends DurableObject<Env> {
 
   private async onEvents(events: Partial<BaileysEventMap>, socket: WASocket): Promise<void> {
     if (socket !== this.socket) return;
-    const update = events["connection.update"];
-    if (!update) return;
+    const update = events["connection.update"] ?? {};
 
     if (update.qr) {
       this.qr = update.qr;
       for (const waiter of [...this.qrWaiters]) waiter(update.qr);
       this.stream.publish("qr", { qr: update.qr, qr_code: await qrPngDataUrl(update.qr) });
+      await this.emit("session.qr", { qr: update.qr });
     }
 
     if (update.connection === "open") {
@@ -299,6 +332,13 @@ export class SessionObject extends DurableObject<Env> {
       const config = this.config()!;
       if (config.connectionMode === "on_demand") await this.schedule.set("idle", Date.now() + config.idleTimeoutMs);
       else await this.schedule.set("wake", Date.now() + WATCHDOG_MS);
+      await this.scheduleOutbox();
+    }
+
+    if (events["messages.update"]) await this.sender.onUpdates(this.config()!, events["messages.update"]);
+    if (events["messages.upsert"]) {
+      const received = await this.sender.onUpsert(this.config()!, events["messages.upsert"], this.readState().phoneNumber);
+      if (received > 0) await this.touchIdle();
     }
 
     if (update.connection === "close") {
@@ -344,6 +384,75 @@ export class SessionObject extends DurableObject<Env> {
     await this.schedule.set("reconnect", Date.now() + delay);
   }
 
+  // ---- Outbox ----
+
+  private async scheduleOutbox(): Promise<void> {
+    const at = this.outbox.nextSendAt();
+    if (at === null) return this.schedule.clear("outbox");
+    await this.schedule.set("outbox", at);
+  }
+
+  /**
+   * Sends what is due, one message at a time and paced, within one alarm run. Waits while
+   * the socket is down; fails everything when the session can no longer send at all.
+   */
+  private async processOutbox(): Promise<void> {
+    const config = this.config();
+    if (!config) return;
+    const state = this.readState();
+    if (state.status === "banned" || state.status === "failed" || state.reason === "logged_out") {
+      for (const entry of this.outbox.drain()) await this.sender.fail(config, entry.item, `session_${state.reason ?? state.status}`);
+      return this.scheduleOutbox();
+    }
+    for (const entry of this.outbox.expired(Date.now() - OUTBOX_MAX_WAIT_MS)) {
+      await this.sender.fail(config, entry.item, "session_unavailable");
+    }
+    if (!this.socket || state.status !== "connected") {
+      // Sleeping on_demand sessions wake for work; the `open` event reschedules the outbox.
+      if (state.running && state.sleeping) {
+        await this.setState({ sleeping: false });
+        this.openSocket();
+      }
+      if (this.outbox.size() > 0) await this.schedule.set("outbox", Date.now() + OUTBOX_RECHECK_MS);
+      return;
+    }
+    const deadline = Date.now() + OUTBOX_BURST_MS;
+    while (Date.now() < deadline && this.socket) {
+      const entry = this.outbox.takeNext();
+      if (!entry) break;
+      const outcome = await this.sender.send(this.socket, config, entry);
+      if (outcome === "retry") {
+        this.outbox.postpone(entry.item.messageId, Date.now() + 2 ** entry.attempts * 1000);
+      } else {
+        this.outbox.finish(entry.item.messageId, outcome === "sent" ? entry.item.delayBetweenMs : 0);
+      }
+    }
+    await this.touchIdle();
+    await this.scheduleOutbox();
+  }
+
+  /** on_demand: work keeps the socket open a while longer. */
+  private async touchIdle(): Promise<void> {
+    const config = this.config();
+    if (config?.connectionMode === "on_demand" && this.socket) await this.schedule.set("idle", Date.now() + config.idleTimeoutMs);
+  }
+
+  private async connectedSocket(): Promise<WASocket> {
+    if (this.socket && this.readState().status === "connected") return this.socket;
+    throw new Error("The session is not connected.");
+  }
+
+  /** Webhook events never break the session: a failure is logged and the session goes on. */
+  private async emit(type: "session.status" | "session.qr", data: Record<string, unknown>): Promise<void> {
+    const config = this.config();
+    if (!config) return;
+    try {
+      await emitEvent(this.env, { accountId: config.accountId, sessionId: config.id, type, data });
+    } catch (err) {
+      console.error(JSON.stringify({ msg: "could not emit session event", type, err: String(err) }));
+    }
+  }
+
   // ---- State: object SQLite first, then D1 and the stream ----
 
   private initialEvents(): StoredEvent[] {
@@ -381,7 +490,10 @@ export class SessionObject extends DurableObject<Env> {
     if (after.phoneNumber !== before.phoneNumber) d1.phoneNumber = after.phoneNumber;
     if (after.displayName !== before.displayName) d1.displayName = after.displayName;
     await updateSessionState(database(this.env), config.id, d1);
-    if (statusChanged) this.stream.publish("status", { status: after.status, reason: after.reason });
+    if (statusChanged) {
+      this.stream.publish("status", { status: after.status, reason: after.reason });
+      await this.emit("session.status", { status: after.status, reason: after.reason, phone_number: after.phoneNumber });
+    }
   }
 
   private readMeta<T>(key: string): T | undefined {

@@ -1,0 +1,226 @@
+// Webhook event names, seed 001's legacy names, and seed 004's filters. Pure: no I/O.
+
+export const WEBHOOK_EVENTS = [
+  "message.received",
+  "message.sent",
+  "message.delivered",
+  "message.read",
+  "message.failed",
+  "session.status",
+  "session.qr",
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
+
+/** Sent only by `POST /v1/whatsapp/webhooks/{id}/test`, to that one webhook. */
+export const TEST_EVENT = "webhook.test";
+export type EmittedEventType = WebhookEventType | typeof TEST_EVENT;
+
+/**
+ * Seed 001's `setWebhook` event names (open-wa style), matched case-insensitively, and
+ * a wildcard. `onMessage` is what others send to us; `onAnyMessage` includes our own sends;
+ * `onAck` is every status change of a message.
+ */
+const LEGACY_EVENTS: Record<string, readonly WebhookEventType[]> = {
+  "*": WEBHOOK_EVENTS,
+  all: WEBHOOK_EVENTS,
+  onmessage: ["message.received"],
+  onanymessage: ["message.received", "message.sent"],
+  onack: ["message.sent", "message.delivered", "message.read", "message.failed"],
+  onmessageack: ["message.sent", "message.delivered", "message.read", "message.failed"],
+  onstatechanged: ["session.status"],
+  onlogout: ["session.status"],
+  onqr: ["session.qr"],
+};
+
+export const LEGACY_EVENT_NAMES = Object.keys(LEGACY_EVENTS);
+
+export function isWebhookEvent(name: string): name is WebhookEventType {
+  return (WEBHOOK_EVENTS as readonly string[]).includes(name);
+}
+
+/** Our names pass through; seed 001's names expand; anything else is reported as unknown. */
+export function resolveEventNames(names: readonly string[]): { events: WebhookEventType[]; unknown: string[] } {
+  const events = new Set<WebhookEventType>();
+  const unknown: string[] = [];
+  for (const raw of names) {
+    const name = raw.trim();
+    if (isWebhookEvent(name)) {
+      events.add(name);
+      continue;
+    }
+    const legacy = LEGACY_EVENTS[name.toLowerCase()];
+    if (legacy) legacy.forEach((e) => events.add(e));
+    else unknown.push(raw);
+  }
+  // Canonical order, so stored lists compare equal however they were given.
+  return { events: WEBHOOK_EVENTS.filter((e) => events.has(e)), unknown };
+}
+
+// ---- Filters (seed 004) ----
+
+export const CHAT_TYPES = ["contact", "group", "channel", "broadcast"] as const;
+export type ChatType = (typeof CHAT_TYPES)[number];
+
+export interface WebhookFilters {
+  /** Only these chats (a JID like `14155552671@s.whatsapp.net`, `1203...@g.us`, or a phone number). */
+  chat_ids?: string[];
+  chat_types?: ChatType[];
+  /** Message types as stored (`text`, `image`, `video`, `audio`, `document`, `location`, ...). */
+  message_types?: string[];
+  /** true: only our own messages; false: only others'; absent: both. */
+  from_me?: boolean;
+}
+
+/** What a message event is about, as far as filters care. */
+export interface EventSubject {
+  chatId: string | null;
+  chatType: ChatType | null;
+  messageType: string | null;
+  fromMe: boolean | null;
+}
+
+/**
+ * Message event `data` contract for producers (the session object). Every field the
+ * filters read is here; anything else of the stored message may be added.
+ */
+export interface MessageEventData {
+  /** messages.id */
+  id: string;
+  /** WhatsApp's message id. */
+  provider_message_id?: string | null;
+  /** The chat's JID; derived from from/to numbers when absent. */
+  chat_id?: string | null;
+  chat_type?: ChatType | null;
+  from_me: boolean;
+  type: string;
+  from_number?: string | null;
+  to_number?: string | null;
+  content?: string | null;
+  status?: string;
+  reason?: string | null;
+  [key: string]: unknown;
+}
+
+export interface SessionStatusEventData {
+  status: string;
+  reason: string | null;
+  phone_number?: string | null;
+  [key: string]: unknown;
+}
+
+export interface SessionQrEventData {
+  /** The raw QR string (render it yourself, or fetch /qr-code). */
+  qr: string;
+  [key: string]: unknown;
+}
+
+/** `123:8@s.whatsapp.net` and `123@c.us` and `+1 (23)` all name the chat `123@s.whatsapp.net`. */
+export function normalizeChatId(raw: string): string {
+  const value = raw.trim().toLowerCase();
+  const at = value.indexOf("@");
+  if (at < 0) return `${value.replace(/\D/g, "")}@s.whatsapp.net`;
+  let user = value.slice(0, at);
+  let server = value.slice(at + 1);
+  if (server === "c.us") server = "s.whatsapp.net";
+  if (server === "s.whatsapp.net" || server === "lid") user = user.split(":")[0];
+  return `${user}@${server}`;
+}
+
+export function isValidChatId(raw: string): boolean {
+  const value = raw.trim();
+  if (value.includes("@")) return /^[\w.:+-]+@[a-z0-9.-]+$/i.test(value);
+  return /^\+?[\d\s().-]+$/.test(value) && value.replace(/\D/g, "").length >= 5;
+}
+
+export function chatTypeOf(chatId: string): ChatType {
+  const id = chatId.toLowerCase();
+  if (id.endsWith("@g.us")) return "group";
+  if (id.endsWith("@newsletter")) return "channel";
+  if (id.endsWith("@broadcast")) return "broadcast";
+  return "contact";
+}
+
+function str(value: unknown): string | null {
+  return typeof value === "string" && value.length > 0 ? value : null;
+}
+
+export function subjectOf(data: Record<string, unknown>): EventSubject {
+  const fromMe =
+    typeof data.from_me === "boolean"
+      ? data.from_me
+      : data.direction === "outgoing"
+        ? true
+        : data.direction === "incoming"
+          ? false
+          : null;
+  const rawChat = str(data.chat_id) ?? (fromMe === true ? str(data.to_number) : fromMe === false ? str(data.from_number) : null);
+  const chatId = rawChat ? normalizeChatId(rawChat) : null;
+  const declaredType = str(data.chat_type);
+  const chatType = (CHAT_TYPES as readonly string[]).includes(declaredType ?? "")
+    ? (declaredType as ChatType)
+    : chatId
+      ? chatTypeOf(chatId)
+      : null;
+  return { chatId, chatType, messageType: str(data.type), fromMe };
+}
+
+export function isMessageEvent(type: string): boolean {
+  return type.startsWith("message.");
+}
+
+/**
+ * Seed 004: every filter that is set must match (one of its values); unset filters match
+ * anything. Filters concern messages, so session events always pass. A message whose
+ * subject lacks what a set filter needs does not match it.
+ */
+export function matchesFilters(filters: WebhookFilters | null | undefined, type: string, data: Record<string, unknown>): boolean {
+  if (!filters || !isMessageEvent(type)) return true;
+  const subject = subjectOf(data);
+  if (filters.chat_ids?.length) {
+    if (!subject.chatId || !filters.chat_ids.map(normalizeChatId).includes(subject.chatId)) return false;
+  }
+  if (filters.chat_types?.length) {
+    if (!subject.chatType || !filters.chat_types.includes(subject.chatType)) return false;
+  }
+  if (filters.message_types?.length) {
+    const wanted = filters.message_types.map((t) => t.toLowerCase());
+    if (!subject.messageType || !wanted.includes(subject.messageType.toLowerCase())) return false;
+  }
+  if (typeof filters.from_me === "boolean") {
+    if (subject.fromMe !== filters.from_me) return false;
+  }
+  return true;
+}
+
+export interface WebhookSubscription {
+  enabled: boolean;
+  whatsappSessionId: string | null;
+  events: readonly string[];
+  filters: WebhookFilters | null;
+}
+
+/** Whether a webhook wants this event: enabled, same session (if it names one), subscribed, filters pass. */
+export function wantsEvent(
+  hook: WebhookSubscription,
+  event: { type: string; sessionId: string | null; data: Record<string, unknown> },
+): boolean {
+  if (!hook.enabled) return false;
+  if (hook.whatsappSessionId && hook.whatsappSessionId !== event.sessionId) return false;
+  if (!hook.events.includes(event.type)) return false;
+  return matchesFilters(hook.filters, event.type, event.data);
+}
+
+/** The JSON body every delivery POSTs. */
+export interface WebhookPayload<D = Record<string, unknown>> {
+  /** Also the `webhook-id` header: stable across retries and replays. */
+  id: string;
+  type: EmittedEventType;
+  created_at: string;
+  account_id: string;
+  session_id: string | null;
+  data: D;
+}
+
+export function newEventId(): string {
+  return `msg_${crypto.randomUUID().replace(/-/g, "")}`;
+}

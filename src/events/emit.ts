@@ -1,0 +1,124 @@
+// THE event producer. Anything that has something to tell subscribers (the session object:
+// incoming messages, status changes of sent messages, session status and QR) calls
+// `emitEvent`. It writes one `webhook_deliveries` row per subscriber (so no event is lost if
+// the queue or the consumer restarts: the row is the record, the queue message only a
+// wake-up) and enqueues one message per row on WEBHOOK_QUEUE.
+import { database, type Db } from "../db/client";
+import { insertDeliveries, listEnabledWebhooks, newDeliveryRow, type DeliveryRow, type WebhookRow } from "../db/webhooks.repo";
+import { now } from "../domain/time";
+import { newEventId, wantsEvent, type EmittedEventType, type WebhookFilters, type WebhookPayload } from "../domain/webhook-events";
+
+/** Body of a wa-webhooks queue message. */
+export interface WebhookQueueMessage {
+  delivery_id: string;
+}
+
+export type EmitEnv = Pick<Env, "DB" | "WEBHOOK_QUEUE">;
+
+export interface EmitEventInput {
+  accountId: string;
+  /** sessions.id (uuid) the event concerns; webhooks bound to another session skip it. */
+  sessionId?: string | null;
+  type: EmittedEventType;
+  /** Event body (see MessageEventData / SessionStatusEventData / SessionQrEventData). */
+  data: Record<string, unknown>;
+  /**
+   * Per-message callback (seed 003 callbackUrl / callbackData): the event is also POSTed
+   * there, unsigned (no secret exists for an ad-hoc URL), with `data.callback_data` set.
+   * The caller validates the URL when the message is accepted (checkWebhookUrl).
+   */
+  callback?: { url: string; data?: string | null } | null;
+  /** A stable id if the producer can derive one (re-emitting then keeps the same webhook-id). Default: new. */
+  eventId?: string;
+  createdAt?: string;
+}
+
+export interface EmitResult {
+  eventId: string;
+  deliveryIds: string[];
+}
+
+const SEND_BATCH_LIMIT = 100;
+
+export function buildPayload(input: EmitEventInput, eventId: string, createdAt: string, extraData?: Record<string, unknown>): string {
+  const payload: WebhookPayload = {
+    id: eventId,
+    type: input.type,
+    created_at: createdAt,
+    account_id: input.accountId,
+    session_id: input.sessionId ?? null,
+    data: extraData ? { ...input.data, ...extraData } : input.data,
+  };
+  return JSON.stringify(payload);
+}
+
+export function subscribers(hooks: WebhookRow[], input: EmitEventInput): WebhookRow[] {
+  const event = { type: input.type, sessionId: input.sessionId ?? null, data: input.data };
+  return hooks.filter((hook) =>
+    wantsEvent(
+      { enabled: hook.enabled, whatsappSessionId: hook.whatsappSessionId, events: hook.events, filters: hook.filters as WebhookFilters | null },
+      event,
+    ),
+  );
+}
+
+/** Writes the rows, then enqueues them (≤100 per sendBatch). */
+export async function enqueueDeliveries(env: EmitEnv, db: Db, rows: DeliveryRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await insertDeliveries(db, rows);
+  for (let i = 0; i < rows.length; i += SEND_BATCH_LIMIT) {
+    const chunk = rows.slice(i, i + SEND_BATCH_LIMIT);
+    await env.WEBHOOK_QUEUE.sendBatch(
+      chunk.map((row) => ({ body: { delivery_id: row.id } satisfies WebhookQueueMessage, contentType: "json" as const })),
+    );
+  }
+}
+
+/**
+ * Fans an event out to every enabled webhook of the account that wants it (session,
+ * events, filters), plus the per-message callback URL when given. At least once: the
+ * same `eventId` is the `webhook-id` of every attempt and replay.
+ */
+export async function emitEvent(env: EmitEnv, input: EmitEventInput): Promise<EmitResult> {
+  const db = database(env);
+  const eventId = input.eventId ?? newEventId();
+  const createdAt = input.createdAt ?? now();
+  const rows: DeliveryRow[] = [];
+
+  if (input.type !== "webhook.test") {
+    const hooks = subscribers(await listEnabledWebhooks(db, input.accountId), input);
+    if (hooks.length > 0) {
+      const payload = buildPayload(input, eventId, createdAt);
+      for (const hook of hooks) {
+        rows.push(newDeliveryRow({ accountId: input.accountId, webhookId: hook.id, url: hook.url, eventId, eventType: input.type, payload }));
+      }
+    }
+  }
+  if (input.callback?.url) {
+    const payload = buildPayload(input, eventId, createdAt, { callback_data: input.callback.data ?? null });
+    rows.push(newDeliveryRow({ accountId: input.accountId, webhookId: null, url: input.callback.url, eventId, eventType: input.type, payload }));
+  }
+
+  await enqueueDeliveries(env, db, rows);
+  return { eventId, deliveryIds: rows.map((r) => r.id) };
+}
+
+/** The test ping: a `webhook.test` event to one webhook, through the same queue and consumer. */
+export async function emitTestEvent(env: EmitEnv, hook: WebhookRow): Promise<{ eventId: string; delivery: DeliveryRow }> {
+  const db = database(env);
+  const eventId = newEventId();
+  const createdAt = now();
+  const payload = buildPayload(
+    {
+      accountId: hook.accountId,
+      sessionId: hook.whatsappSessionId,
+      type: "webhook.test",
+      data: { webhook_id: hook.id, message: "This is a test event from your WhatsApp gateway." },
+    },
+    eventId,
+    createdAt,
+  );
+  const row = newDeliveryRow({ accountId: hook.accountId, webhookId: hook.id, url: hook.url, eventId, eventType: "webhook.test", payload, at: createdAt });
+  await enqueueDeliveries(env, db, [row]);
+  return { eventId, delivery: row };
+}

@@ -1,0 +1,67 @@
+import { checkMimetype, isMediaType, MEDIA_RULES, mediaUrlProblem, normalizeMimetype, sniffMimetype } from "../domain/media-policy";
+import type { FetchedMedia } from "./message-content";
+
+// The session downloads a message's media when it sends it (the API only probed it), under
+// the same rules: allowed hosts at every redirect, the type's size limit, a sniffed type.
+
+const MAX_REDIRECTS = 5;
+const TIMEOUT_MS = 60_000;
+
+export class MediaDownloadError extends Error {
+  constructor(
+    readonly code: string,
+    readonly permanent: boolean,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function downloadMedia(env: Env, type: string, url: string): Promise<FetchedMedia> {
+  if (!isMediaType(type)) throw new MediaDownloadError("unsupported_media_type", true, `${type} messages carry no media`);
+  const allowPrivate = (env as { ALLOW_PRIVATE_MEDIA_HOSTS?: string }).ALLOW_PRIVATE_MEDIA_HOSTS === "on";
+  let current = url;
+  let response: Response | undefined;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const problem = mediaUrlProblem(current, allowPrivate);
+    if (problem) throw new MediaDownloadError("media_url_not_allowed", true, problem);
+    response = await fetch(current, { redirect: "manual", signal: AbortSignal.timeout(TIMEOUT_MS) });
+    const location = response.headers.get("Location");
+    if (response.status >= 300 && response.status < 400 && location) {
+      await response.body?.cancel();
+      current = new URL(location, current).toString();
+      response = undefined;
+      continue;
+    }
+    break;
+  }
+  if (!response) throw new MediaDownloadError("media_unreachable", true, "too many redirects");
+  if (!response.ok || !response.body) {
+    await response.body?.cancel();
+    // 4xx will not change on retry; 5xx might.
+    throw new MediaDownloadError("media_unreachable", response.status < 500, `media_url answered HTTP ${response.status}`);
+  }
+  const max = MEDIA_RULES[type].maxBytes;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw new MediaDownloadError("media_too_large", true, `the ${type} grew past ${max} bytes`);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    bytes.set(c, offset);
+    offset += c.byteLength;
+  }
+  const verdict = checkMimetype(type, normalizeMimetype(response.headers.get("Content-Type")), sniffMimetype(bytes.subarray(0, 32)));
+  if (!verdict.ok) throw new MediaDownloadError(verdict.code, true, verdict.message);
+  return { bytes, mimetype: verdict.mimetype };
+}

@@ -1,0 +1,117 @@
+import type { OutboxItem } from "./outbox.types";
+
+// The session's outbox, in the object's own SQLite: one writer per WhatsApp account, one
+// message at a time, paced by each message's delay_between. The WhatsApp message id is
+// chosen when the item is accepted, so a retry after a crash re-sends the same id and
+// WhatsApp (and the sandbox) treat it as the same message, never a duplicate.
+
+export type OutboxState = "pending" | "sending";
+
+export interface OutboxEntry {
+  item: OutboxItem;
+  waId: string;
+  attempts: number;
+  dueAt: number;
+}
+
+type Row = {
+  message_id: string;
+  wa_id: string;
+  item: string;
+  attempts: number;
+  due_at: number;
+};
+
+export function newWhatsAppMessageId(): string {
+  // Same shape as Baileys' generateMessageID: "3EB0" + 36 hex digits.
+  const bytes = crypto.getRandomValues(new Uint8Array(18));
+  return "3EB0" + [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("").toUpperCase();
+}
+
+export class Outbox {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(`CREATE TABLE IF NOT EXISTS outbox (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      message_id TEXT NOT NULL UNIQUE,
+      wa_id TEXT NOT NULL,
+      item TEXT NOT NULL,
+      state TEXT NOT NULL DEFAULT 'pending',
+      attempts INTEGER NOT NULL DEFAULT 0,
+      due_at INTEGER NOT NULL,
+      created_at INTEGER NOT NULL
+    )`);
+    sql.exec("CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+  }
+
+  /** Adds items not already held (queue redeliveries are ignored). Returns how many were new. */
+  add(items: OutboxItem[], now = Date.now()): number {
+    let added = 0;
+    for (const item of items) {
+      const cursor = this.sql.exec(
+        "INSERT INTO outbox (message_id, wa_id, item, due_at, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(message_id) DO NOTHING",
+        item.messageId,
+        newWhatsAppMessageId(),
+        JSON.stringify(item),
+        Math.max(now, item.scheduledAt ?? 0),
+        now,
+      );
+      added += cursor.rowsWritten > 0 ? 1 : 0;
+    }
+    return added;
+  }
+
+  /** Earliest time the next message may go: its due time, and the pause after the last send. */
+  nextSendAt(): number | null {
+    const row = this.sql.exec<{ at: number | null }>("SELECT min(due_at) AS at FROM outbox").one();
+    if (row.at === null) return null;
+    return Math.max(row.at, this.pausedUntil());
+  }
+
+  /** The next message to send now, if any; it is marked `sending` (a crash leaves it to retry). */
+  takeNext(now = Date.now()): OutboxEntry | undefined {
+    if (this.pausedUntil() > now) return undefined;
+    const row = this.sql
+      .exec<Row>("SELECT message_id, wa_id, item, attempts, due_at FROM outbox WHERE due_at <= ? ORDER BY due_at, seq LIMIT 1", now)
+      .toArray()[0];
+    if (!row) return undefined;
+    this.sql.exec("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE message_id = ?", row.message_id);
+    return { item: JSON.parse(row.item), waId: row.wa_id, attempts: row.attempts + 1, dueAt: row.due_at };
+  }
+
+  /** The message left WhatsApp's hands or failed for good: forget it and pause before the next. */
+  finish(messageId: string, pauseMs: number, now = Date.now()): void {
+    this.sql.exec("DELETE FROM outbox WHERE message_id = ?", messageId);
+    this.sql.exec(
+      "INSERT INTO outbox_meta (key, value) VALUES ('paused_until', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      now + pauseMs,
+    );
+  }
+
+  /** Try again later (transient failure). */
+  postpone(messageId: string, until: number): void {
+    this.sql.exec("UPDATE outbox SET state = 'pending', due_at = ? WHERE message_id = ?", until, messageId);
+  }
+
+  /** Everything still held, oldest first (used when the session can never send them). */
+  drain(): OutboxEntry[] {
+    const rows = this.sql.exec<Row>("SELECT message_id, wa_id, item, attempts, due_at FROM outbox ORDER BY seq").toArray();
+    this.sql.exec("DELETE FROM outbox");
+    return rows.map((r) => ({ item: JSON.parse(r.item), waId: r.wa_id, attempts: r.attempts, dueAt: r.due_at }));
+  }
+
+  /** Removes and returns what has been due since before `before` (epoch ms) and is still held. */
+  expired(before: number): OutboxEntry[] {
+    const rows = this.sql
+      .exec<Row>("DELETE FROM outbox WHERE due_at < ? RETURNING message_id, wa_id, item, attempts, due_at", before)
+      .toArray();
+    return rows.map((r) => ({ item: JSON.parse(r.item), waId: r.wa_id, attempts: r.attempts, dueAt: r.due_at }));
+  }
+
+  size(): number {
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+  }
+
+  private pausedUntil(): number {
+    return this.sql.exec<{ value: number }>("SELECT value FROM outbox_meta WHERE key = 'paused_until'").toArray()[0]?.value ?? 0;
+  }
+}

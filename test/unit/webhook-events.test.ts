@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import {
+  WEBHOOK_EVENTS,
+  chatTypeOf,
+  isValidChatId,
+  matchesFilters,
+  newEventId,
+  normalizeChatId,
+  resolveEventNames,
+  subjectOf,
+  wantsEvent,
+} from "../../src/domain/webhook-events";
+
+describe("event names", () => {
+  it("keeps ours and maps seed 001's setWebhook names", () => {
+    expect(resolveEventNames(["message.read", "message.received"])).toEqual({ events: ["message.received", "message.read"], unknown: [] });
+    expect(resolveEventNames(["onMessage"]).events).toEqual(["message.received"]);
+    expect(resolveEventNames(["onAnyMessage"]).events).toEqual(["message.received", "message.sent"]);
+    expect(resolveEventNames(["onAck"]).events).toEqual(["message.sent", "message.delivered", "message.read", "message.failed"]);
+    expect(resolveEventNames(["onStateChanged", "onQR"]).events).toEqual(["session.status", "session.qr"]);
+    expect(resolveEventNames(["*"]).events).toEqual([...WEBHOOK_EVENTS]);
+  });
+
+  it("reports unknown names", () => {
+    expect(resolveEventNames(["message.received", "message.exploded", "onBattery"]).unknown).toEqual(["message.exploded", "onBattery"]);
+  });
+
+  it("makes Standard Webhooks style ids", () => {
+    const a = newEventId();
+    expect(a).toMatch(/^msg_[0-9a-f]{32}$/);
+    expect(newEventId()).not.toBe(a);
+  });
+});
+
+describe("chat ids", () => {
+  it("normalises JIDs and phone numbers to one form", () => {
+    expect(normalizeChatId("+1 (415) 555-2671")).toBe("14155552671@s.whatsapp.net");
+    expect(normalizeChatId("14155552671@c.us")).toBe("14155552671@s.whatsapp.net");
+    expect(normalizeChatId("14155552671:8@s.whatsapp.net")).toBe("14155552671@s.whatsapp.net");
+    expect(normalizeChatId("120363000000000000@g.us")).toBe("120363000000000000@g.us");
+  });
+
+  it("tells chat types apart", () => {
+    expect(chatTypeOf("120363000000000000@g.us")).toBe("group");
+    expect(chatTypeOf("14155552671@s.whatsapp.net")).toBe("contact");
+    expect(chatTypeOf("1203@newsletter")).toBe("channel");
+    expect(chatTypeOf("status@broadcast")).toBe("broadcast");
+  });
+
+  it("validates chat ids", () => {
+    expect(isValidChatId("14155552671@s.whatsapp.net")).toBe(true);
+    expect(isValidChatId("+14155552671")).toBe(true);
+    expect(isValidChatId("hello")).toBe(false);
+    expect(isValidChatId("a b@x")).toBe(false);
+  });
+
+  it("derives the chat from the direction when the event does not name it", () => {
+    expect(subjectOf({ direction: "incoming", from_number: "14155552671", type: "text" })).toEqual({
+      chatId: "14155552671@s.whatsapp.net",
+      chatType: "contact",
+      messageType: "text",
+      fromMe: false,
+    });
+    expect(subjectOf({ from_me: true, to_number: "22997000000", type: "image" }).chatId).toBe("22997000000@s.whatsapp.net");
+  });
+});
+
+describe("filters (seed 004)", () => {
+  const incomingText = { chat_id: "14155552671@s.whatsapp.net", from_me: false, type: "text" };
+  const groupImage = { chat_id: "120363000000000000@g.us", from_me: false, type: "image" };
+  const ownText = { chat_id: "14155552671@s.whatsapp.net", from_me: true, type: "text" };
+
+  it("passes everything without filters", () => {
+    expect(matchesFilters(null, "message.received", incomingText)).toBe(true);
+    expect(matchesFilters({}, "message.received", groupImage)).toBe(true);
+  });
+
+  it("matches chat ids in any spelling", () => {
+    const filters = { chat_ids: ["+1 415 555 2671"] };
+    expect(matchesFilters(filters, "message.received", incomingText)).toBe(true);
+    expect(matchesFilters(filters, "message.received", groupImage)).toBe(false);
+  });
+
+  it("matches chat types, message types and from_me, all of them together", () => {
+    expect(matchesFilters({ chat_types: ["group"] }, "message.received", groupImage)).toBe(true);
+    expect(matchesFilters({ chat_types: ["group"] }, "message.received", incomingText)).toBe(false);
+    expect(matchesFilters({ message_types: ["image", "video"] }, "message.received", groupImage)).toBe(true);
+    expect(matchesFilters({ message_types: ["IMAGE"] }, "message.received", incomingText)).toBe(false);
+    expect(matchesFilters({ from_me: false }, "message.received", ownText)).toBe(false);
+    expect(matchesFilters({ from_me: true }, "message.sent", ownText)).toBe(true);
+    expect(matchesFilters({ chat_types: ["contact"], message_types: ["text"], from_me: false }, "message.received", incomingText)).toBe(true);
+    expect(matchesFilters({ chat_types: ["contact"], message_types: ["image"] }, "message.received", incomingText)).toBe(false);
+  });
+
+  it("lets session events through and rejects messages lacking a filtered field", () => {
+    expect(matchesFilters({ chat_types: ["group"] }, "session.status", { status: "connected" })).toBe(true);
+    expect(matchesFilters({ message_types: ["text"] }, "message.failed", { chat_id: "1@g.us" })).toBe(false);
+  });
+
+  it("checks enabled, session and subscription before filters", () => {
+    const hook = { enabled: true, whatsappSessionId: "s1", events: ["message.received"], filters: null };
+    const event = { type: "message.received", sessionId: "s1", data: incomingText };
+    expect(wantsEvent(hook, event)).toBe(true);
+    expect(wantsEvent({ ...hook, enabled: false }, event)).toBe(false);
+    expect(wantsEvent(hook, { ...event, sessionId: "s2" })).toBe(false);
+    expect(wantsEvent({ ...hook, whatsappSessionId: null }, { ...event, sessionId: "s2" })).toBe(true);
+    expect(wantsEvent(hook, { ...event, type: "message.read" })).toBe(false);
+  });
+});
