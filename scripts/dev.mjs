@@ -62,7 +62,20 @@ const banner = `
 
 const child = spawn(
   "npx",
-  ["wrangler", "dev", "--port", port, "--var", `ADMIN_TOKEN:${adminToken}`, "--show-interactive-dev-session=false"],
+  [
+    "wrangler",
+    "dev",
+    "--port",
+    port,
+    "--var",
+    `ADMIN_TOKEN:${adminToken}`,
+    // Local receivers and media servers are the point of local development.
+    "--var",
+    "ALLOW_PRIVATE_WEBHOOK_HOSTS:on",
+    "--var",
+    "ALLOW_PRIVATE_MEDIA_HOSTS:on",
+    "--show-interactive-dev-session=false",
+  ],
   { stdio: ["inherit", "pipe", "inherit"] },
 );
 // Print the banner once wrangler is listening, so it is not lost above its output.

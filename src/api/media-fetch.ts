@@ -17,7 +17,7 @@ export interface MediaProbe {
 }
 
 export function allowPrivateMediaHosts(env: Env): boolean {
-  return (env as { ALLOW_PRIVATE_MEDIA_HOSTS?: string }).ALLOW_PRIVATE_MEDIA_HOSTS === "on";
+  return env.ALLOW_PRIVATE_MEDIA_HOSTS === "on";
 }
 
 const field = (message: string, code: string) => [{ field: "media_url", in: "body" as const, code, message }];

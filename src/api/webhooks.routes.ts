@@ -99,7 +99,7 @@ function decodeCursor(raw: string): DeliveryCursor {
 }
 
 function checkedUrl(env: Env, raw: string): string {
-  const check = checkWebhookUrl(raw, { allowPrivate: privateHostsAllowed(env as { ALLOW_PRIVATE_WEBHOOK_HOSTS?: string }) });
+  const check = checkWebhookUrl(raw, { allowPrivate: privateHostsAllowed(env) });
   if (!check.ok) throw unprocessable([{ field: "url", in: "body", code: "invalid_url", message: check.message }]);
   return check.url;
 }

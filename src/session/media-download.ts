@@ -1,3 +1,4 @@
+import { allowPrivateMediaHosts } from "../api/media-fetch";
 import { checkMimetype, isMediaType, MEDIA_RULES, mediaUrlProblem, normalizeMimetype, sniffMimetype } from "../domain/media-policy";
 import type { FetchedMedia } from "./message-content";
 
@@ -19,7 +20,7 @@ export class MediaDownloadError extends Error {
 
 export async function downloadMedia(env: Env, type: string, url: string): Promise<FetchedMedia> {
   if (!isMediaType(type)) throw new MediaDownloadError("unsupported_media_type", true, `${type} messages carry no media`);
-  const allowPrivate = (env as { ALLOW_PRIVATE_MEDIA_HOSTS?: string }).ALLOW_PRIVATE_MEDIA_HOSTS === "on";
+  const allowPrivate = allowPrivateMediaHosts(env);
   let current = url;
   let response: Response | undefined;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
