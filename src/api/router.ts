@@ -1,5 +1,6 @@
 import { registerAccountRoutes } from "./account.routes";
 import { registerAdminRoutes } from "./admin.routes";
+import { registerBotRoutes } from "./bot.routes";
 import { registerDocsRoutes } from "./docs.routes";
 import { registerKeyRoutes } from "./keys.routes";
 import { registerMessageRoutes } from "./messages.routes";
@@ -16,6 +17,7 @@ registerAdminRoutes(api);
 registerAccountRoutes(api);
 registerKeyRoutes(api);
 registerSessionRoutes(api);
+registerBotRoutes(api);
 registerSandboxRoutes(api);
 registerWebhookRoutes(api);
 registerMediaRoutes(api);

@@ -13,6 +13,31 @@ import { SessionIdParams } from "./sessions.schemas";
 
 const PhoneParams = z.object({ phone_number: z.string().regex(/^\+?\d{6,20}$/).meta({ example: "15550001001" }) });
 const ReceiptMode = z.enum(["auto", "manual"]);
+const PhoneNumber = z.string().regex(/^\+?\d{6,20}$/);
+// What a simulated phone can send: text, a media file (base64), or a location.
+const PhoneMessageBody = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("text"),
+    text: z.string().min(1).max(4096),
+    quoted_id: z.string().optional(),
+    mentions: z.array(PhoneNumber).max(50).optional(),
+  }),
+  z.object({
+    type: z.enum(["image", "video", "audio", "document", "sticker"]),
+    base64: z.string().min(1).max(22_000_000).meta({ description: "The file, base64 (up to ~16 MB)." }),
+    mimetype: z.string().max(100).optional(),
+    caption: z.string().max(1024).optional(),
+    filename: z.string().max(200).optional(),
+    ptt: z.boolean().optional(),
+  }),
+  z.object({
+    type: z.literal("location"),
+    latitude: z.number().min(-90).max(90),
+    longitude: z.number().min(-180).max(180),
+    name: z.string().max(1000).optional(),
+    address: z.string().max(1000).optional(),
+  }),
+]);
 const ReceiptPolicyBody = z
   .object({
     delivered: ReceiptMode.optional(),
@@ -40,6 +65,9 @@ async function drive<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 const digits = (phone: string) => phone.replace(/^\+/, "");
+
+/** The name an external client connects under (its identity in the sandbox: `client:<label>`). */
+const ClientLabel = z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).meta({ example: "baseline-1" });
 
 export function registerSandboxRoutes(api: Api): void {
   const tags = ["Sandbox"];
@@ -118,18 +146,47 @@ export function registerSandboxRoutes(api: Api): void {
   api.route({
     method: "post",
     path: "/v1/sandbox/phones/{phone_number}/messages",
-    summary: "A sandbox phone sends a message to a linked number",
+    summary: "A sandbox phone sends a message (text, media or location) to a linked number",
     tags,
     auth: "account",
     params: PhoneParams,
-    body: z.object({ to: z.string().regex(/^\+?\d{6,20}$/), type: z.literal("text"), text: z.string().min(1).max(4096) }),
+    body: PhoneMessageBody.and(z.object({ to: PhoneNumber })),
     responses: { 201: { description: "Sent" } },
     async handler({ env, auth, params, body }) {
       const stub = sandboxStub(env, auth.account.id);
-      const message = await drive(() =>
-        stub.sendMessage(digits(params.phone_number), { to: digits(body.to), type: "text", text: body.text }),
-      );
+      const message = await drive(() => stub.sendMessage(digits(params.phone_number), { ...body, to: digits(body.to) } as never));
       return ok({ message }, 201);
+    },
+  });
+
+  api.route({
+    method: "post",
+    path: "/v1/sandbox/groups",
+    summary: "A sandbox phone creates a group (members: sandbox phones and linked numbers)",
+    tags,
+    auth: "account",
+    body: z.object({ owner: PhoneNumber, subject: z.string().trim().min(1).max(100), members: z.array(PhoneNumber).min(1).max(256) }),
+    responses: { 201: { description: "The group" } },
+    async handler({ env, auth, body }) {
+      const stub = sandboxStub(env, auth.account.id);
+      const group = await drive(() => stub.createGroup(digits(body.owner), { subject: body.subject, members: body.members.map(digits) }));
+      return ok({ group }, 201);
+    },
+  });
+
+  api.route({
+    method: "post",
+    path: "/v1/sandbox/groups/{group_jid}/messages",
+    summary: "A sandbox phone sends a message to a group",
+    tags,
+    auth: "account",
+    params: z.object({ group_jid: z.string().regex(/^[\d-]+@g\.us$/).meta({ example: "120363000000000001@g.us" }) }),
+    body: PhoneMessageBody.and(z.object({ from: PhoneNumber })),
+    responses: { 201: { description: "Sent" } },
+    async handler({ env, auth, params, body }) {
+      const stub = sandboxStub(env, auth.account.id);
+      const { from, ...message } = body;
+      return ok({ message: await drive(() => stub.sendGroupMessage(digits(from), params.group_jid, message as never)) }, 201);
     },
   });
 
@@ -196,6 +253,63 @@ export function registerSandboxRoutes(api: Api): void {
       if (!session.sandbox) throw conflict("not_sandbox_session", "This session is linked to WhatsApp, not to the sandbox.");
       const { kind, ...opts } = body;
       return ok({ result: await drive(() => stub.fault(session.id, kind, opts)) });
+    },
+  });
+
+  // ---- External clients: your own WhatsApp client (e.g. Baileys in Node) linked to the sandbox ----
+
+  api.route({
+    method: "get",
+    path: "/v1/sandbox/trust-root",
+    summary: "The sandbox's Noise root public key, for an external client to trust",
+    description:
+      "32 bytes, base64: the value an external Baileys client puts in `WA_CERT_DETAILS.PUBLIC_KEY` to accept the sandbox's certificate chain.",
+    tags,
+    auth: "account",
+    responses: {
+      200: { description: "The root key", schema: z.object({ success: z.literal(true), trust_root: z.string().meta({ format: "byte" }) }) },
+    },
+    async handler({ env, auth }) {
+      const root = await sandboxStub(env, auth.account.id).trustRoot();
+      return ok({ trust_root: Buffer.from(root).toString("base64") });
+    },
+  });
+
+  api.route({
+    method: "get",
+    path: "/v1/sandbox/ws/chat",
+    summary: "WebSocket: connect your own WhatsApp client (e.g. Baileys) to the sandbox",
+    description:
+      "Send a WebSocket upgrade with the account API key in `Authorization`; the socket speaks WhatsApp's protocol with your sandbox. " +
+      "`client` names the client (its identity in the sandbox); link it with `POST /v1/sandbox/clients/{label}/scan`.",
+    tags,
+    auth: "account",
+    query: z.object({ client: ClientLabel }),
+    responses: { 101: { description: "Switching protocols" }, 426: { description: "Not a WebSocket upgrade" } },
+    async handler({ env, auth, query, request }) {
+      if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+        throw new ApiError(426, "upgrade_required", "This endpoint expects a WebSocket upgrade.", [], { Upgrade: "websocket" });
+      }
+      const stub = sandboxStub(env, auth.account.id);
+      return stub.fetch(`https://sandbox/ws/chat?session=${encodeURIComponent(`client:${query.client}`)}`, {
+        headers: { Upgrade: "websocket" },
+      });
+    },
+  });
+
+  api.route({
+    method: "post",
+    path: "/v1/sandbox/clients/{label}/scan",
+    summary: "A sandbox phone scans the QR code an external client shows",
+    tags,
+    auth: "account",
+    params: z.object({ label: ClientLabel }),
+    body: z.object({ phone_number: z.string().regex(/^\+?\d{6,20}$/), qr: z.string().min(1).max(2000) }),
+    responses: { 200: { description: "Linked" }, 409: { description: "The client shows no such QR code" } },
+    async handler({ env, auth, params, body }) {
+      const stub = sandboxStub(env, auth.account.id);
+      const result = await drive(() => stub.scan(`client:${params.label}`, digits(body.phone_number), body.qr));
+      return ok({ result });
     },
   });
 }

@@ -53,7 +53,7 @@ export function sessionConfig(row: SessionRow): SessionConfig {
   };
 }
 
-async function loadSession(env: Env, accountId: string, id: string): Promise<SessionRow> {
+export async function loadSession(env: Env, accountId: string, id: string): Promise<SessionRow> {
   const row = await findSession(database(env), accountId, id);
   if (!row) throw notFound("Session");
   return row;

@@ -91,13 +91,13 @@ export async function acceptSends(db: Db, input: AcceptInput): Promise<AcceptRes
         d1
           .prepare(
             `INSERT INTO messages (id, to_number, account_id, whatsapp_session_id, campaign_id, from_number, type, content, media_url,
-               payload, status, direction, cost, idempotency_key, callback_url, callback_data, scheduled_at, created_at, updated_at)
-             SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), ?, ?, ?, ?, ?, ?, ?, ?, ?, 'outgoing', ?, ?, ?, ?, ?, ?, ?
+               payload, metadata, status, direction, cost, idempotency_key, callback_url, callback_data, scheduled_at, created_at, updated_at)
+             SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'outgoing', ?, ?, ?, ?, ?, ?, ?
              FROM json_each(?) AS j WHERE ${gated}`,
           )
           .bind(
             m.accountId, m.whatsappSessionId, m.campaignId, m.fromNumber, m.type, m.content, m.mediaUrl,
-            m.payload ? JSON.stringify(m.payload) : null, m.status, m.cost, m.idempotencyKey, m.callbackUrl, m.callbackData,
+            m.payload ? JSON.stringify(m.payload) : null, m.metadata ? JSON.stringify(m.metadata) : null, m.status, m.cost, m.idempotencyKey, m.callbackUrl, m.callbackData,
             m.scheduledAt, m.createdAt, m.updatedAt, JSON.stringify(pairs), anchor,
           ),
       );
@@ -295,6 +295,14 @@ export async function insertIncomingMessage(db: Db, input: IncomingMessageInput)
     )
     .first<Record<string, unknown>>();
   return row ? fromSql(row) : null;
+}
+
+/** Records on an incoming message what the auto-reply bot did about it (metadata.bot). */
+export async function markBotOutcome(db: Db, id: string, outcome: Record<string, unknown>): Promise<void> {
+  await db
+    .update(messages)
+    .set({ metadata: sql`json_set(coalesce(${messages.metadata}, '{}'), '$.bot', json(${JSON.stringify(outcome)}))`, updatedAt: now() })
+    .where(eq(messages.id, id));
 }
 
 /** Records a revoke for everyone in the message's metadata. */

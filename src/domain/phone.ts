@@ -20,6 +20,11 @@ export function phoneToJid(phone: string): string {
   return `${phone}@s.whatsapp.net`;
 }
 
+/** A recipient as stored (digits, or a JID such as a group's "1203...@g.us") → its chat JID. */
+export function chatJid(to: string): string {
+  return to.includes("@") ? to : phoneToJid(to);
+}
+
 /** "22997000000@s.whatsapp.net" or "22997000000:3@s.whatsapp.net" → "22997000000". */
 export function jidToPhone(jid: string): string | null {
   const match = /^(\d+)(?::\d+)?@s\.whatsapp\.net$/.exec(jid);

@@ -30,6 +30,8 @@ export interface MessageExtra {
   mentions: string[];
   /** Group messages: the author's phone number. */
   participant: string | null;
+  /** Set when the sender deleted it for everyone (epoch ms; the inbox shows ISO). */
+  revoked_at: number | null;
 }
 
 export type MediaStatus = "ok" | "missing" | "enc_hash_mismatch" | "mac_mismatch" | "decrypt_failed" | "hash_mismatch" | "no_key";
@@ -56,6 +58,7 @@ export const emptyExtra = (): MessageExtra => ({
   quoted_id: null,
   mentions: [],
   participant: null,
+  revoked_at: null,
 });
 
 const b64 = (u: Uint8Array | null | undefined): string | null => (u && u.length ? toBuffer(u).toString("base64") : null);

@@ -56,10 +56,6 @@ export class GroupStore {
   markSenderKey(owner: string, group: string, phone: string, device: number): void {
     this.store.sql.run(`INSERT OR IGNORE INTO sender_key_sent (owner, group_jid, phone, device) VALUES (?,?,?,?)`, owner, group, phone, device);
   }
-  /** A companion that relinks has fresh keys: forget what its old self held. */
-  forgetDevice(phone: string, device: number): void {
-    this.store.sql.run(`DELETE FROM sender_key_sent WHERE phone = ? AND device = ?`, phone, device);
-  }
 }
 
 /** Sender-key records of one simulated phone, in the world's SQLite (Baileys' own group cipher runs on it). */

@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import { deflateSync } from "node:zlib";
 import { proto } from "baileys/WAProto/index.js";
-import { type MediaRef, type MediaStatus, type MessageContent, describeMessage, unwrapMessage } from "./content";
+import { type MediaRef, type MediaStatus, type MessageContent, describeMessage, parseExtra, unwrapMessage } from "./content";
 import { toBuffer } from "./crypto";
 import type { ServerConnection } from "./connection";
 import { SandboxError } from "./errors";
@@ -91,6 +91,7 @@ export async function handleClientMessage(world: SandboxWorld, conn: ServerConne
       if (group && skdm?.axolotlSenderKeyDistributionMessage) {
         await processGroupSenderKey(world.store, phone.phone, group.jid, { user: sender.phone, device: sender.device }, skdm.axolotlSenderKeyDistributionMessage);
       }
+      if (msg.protocolMessage) revoke(world, phone, msg.protocolMessage);
       if (group || msg.protocolMessage || isOnlySenderKey(msg)) continue;
       await store(phone, msg, jid);
     } catch (err) {
@@ -105,7 +106,8 @@ export async function handleClientMessage(world: SandboxWorld, conn: ServerConne
       try {
         const plain = await decryptGroupMessage(world.store, phone.phone, group.jid, { user: sender.phone, device: sender.device }, ciphertext);
         const msg = proto.Message.decode(unpad(plain));
-        if (!msg.protocolMessage && !isOnlySenderKey(msg)) await store(phone, msg, group.jid);
+        if (msg.protocolMessage) revoke(world, phone, msg.protocolMessage);
+        else if (!isOnlySenderKey(msg)) await store(phone, msg, group.jid);
       } catch (err) {
         world.log("decrypt_failed", { id, to: phone.phone, group: group.jid, error: String(err) });
       }
@@ -121,6 +123,18 @@ export async function handleClientMessage(world: SandboxWorld, conn: ServerConne
   }
   await world.ackMessage(conn, stanza);
   for (const phone of recipients) world.scheduleAutoReceipts(phone, id);
+}
+
+/** "Delete for everyone": the phone's copy shows when it was revoked (the content stays for assertions). */
+function revoke(world: SandboxWorld, phone: PhoneRow, p: proto.Message.IProtocolMessage): void {
+  if (p.type !== proto.Message.ProtocolMessage.Type.REVOKE || !p.key?.id) return;
+  for (const direction of ["in", "out"] as const) {
+    const m = world.store.message(phone.phone, p.key.id, direction);
+    if (!m) continue;
+    const extra = { ...parseExtra(m.extra), revoked_at: Date.now() };
+    world.store.sql.run(`UPDATE messages SET extra = ? WHERE owner = ? AND id = ? AND direction = ?`, JSON.stringify(extra), phone.phone, p.key.id, direction);
+    world.log("message_revoked", { id: p.key.id, owner: phone.phone });
+  }
 }
 
 const isOnlySenderKey = (m: proto.IMessage) => Object.keys(unwrapMessage(m)).every((k) => k === "senderKeyDistributionMessage" || k === "messageContextInfo");

@@ -50,7 +50,7 @@ export interface LinkResult {
   session_id: string;
 }
 
-export interface InboxMessage extends MessageExtra {
+export interface InboxMessage extends Omit<MessageExtra, "revoked_at"> {
   id: string;
   direction: "in" | "out";
   /** Phone numbers; in a group `to` is the group jid and `participant` the author. */
@@ -69,6 +69,7 @@ export interface InboxMessage extends MessageExtra {
   timestamp: string;
   delivered_at: string | null;
   read_at: string | null;
+  revoked_at: string | null;
 }
 
 /** What a driver may make a simulated phone send. */
@@ -699,6 +700,7 @@ export class SandboxWorld implements ConnectionHost {
     const p = this.requirePhone(phoneNumber);
     return this.store.messages(p.phone).map((m: MessageRow) => {
       const group = isGroupJid(m.chat_jid) ? m.chat_jid : null;
+      const extra = parseExtra(m.extra);
       return {
         id: m.id,
         direction: m.direction,
@@ -712,10 +714,11 @@ export class SandboxWorld implements ConnectionHost {
         caption: m.caption,
         media_sha256: m.media_sha256,
         mimetype: m.mimetype,
-        ...parseExtra(m.extra),
+        ...extra,
         timestamp: iso(m.timestamp)!,
         delivered_at: iso(m.delivered_at),
         read_at: iso(m.read_at),
+        revoked_at: iso(extra.revoked_at),
       };
     });
   }

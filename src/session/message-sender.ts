@@ -12,11 +12,12 @@ import { messages } from "../db/schema";
 import { findMessage, insertIncomingMessage, markMessageFailed, markMessageSent, markMessagesByProvider, type MessageRow } from "../db/messages.repo";
 import { emitEvent } from "../events/emit";
 import type { WebhookEventType } from "../domain/webhook-events";
-import { jidToPhone, phoneToJid } from "../domain/phone";
+import { chatJid, jidToPhone, phoneToJid } from "../domain/phone";
 import { now, toTimestamp } from "../domain/time";
 import { downloadMedia, MediaDownloadError } from "./media-download";
 import { describeMessage } from "./incoming";
 import { buildMessage, type FetchedMedia, type MessageRef } from "./message-content";
+import type { ReceivedMessage } from "./auto-reply";
 import type { OutboxEntry } from "./outbox";
 import type { OutboxItem } from "./outbox.types";
 import type { SessionConfig } from "./session.types";
@@ -50,11 +51,13 @@ export class MessageSender {
   async send(socket: WASocket, config: SessionConfig, entry: OutboxEntry): Promise<SendOutcome> {
     const { item } = entry;
     try {
-      if (!(await this.onWhatsApp(socket, item.to))) throw new PermanentFailure("not_on_whatsapp");
+      const jid = chatJid(item.to);
+      // Groups (bot replies) have no "on WhatsApp" check; membership is WhatsApp's to enforce.
+      if (!jid.endsWith("@g.us") && !(await this.onWhatsApp(socket, item.to))) throw new PermanentFailure("not_on_whatsapp");
       const refs = await this.resolveRefs(config, item);
       const media = item.mediaUrl ? await this.fetchMedia(item) : null;
       const built = buildMessage(item, entry.waId, media, refs);
-      await socket.sendMessage(phoneToJid(item.to), built.content, built.options);
+      await socket.sendMessage(jid, built.content, built.options);
     } catch (err) {
       if (err instanceof PermanentFailure || entry.attempts >= MAX_ATTEMPTS) {
         await this.fail(config, item, err instanceof PermanentFailure ? err.message : `send_failed: ${errorText(err)}`);
@@ -75,7 +78,7 @@ export class MessageSender {
   }
 
   async revoke(socket: WASocket, to: string, providerMessageId: string): Promise<void> {
-    await socket.sendMessage(phoneToJid(to), { delete: { remoteJid: phoneToJid(to), fromMe: true, id: providerMessageId } });
+    await socket.sendMessage(chatJid(to), { delete: { remoteJid: chatJid(to), fromMe: true, id: providerMessageId } });
   }
 
   /** Delivery and read receipts (and server-side errors) of messages we sent. */
@@ -88,9 +91,12 @@ export class MessageSender {
     await this.applyStatuses(config, byStatus);
   }
 
-  /** New messages: contacts' messages are stored as incoming; our own carry receipts merged in. */
-  async onUpsert(config: SessionConfig, upsert: BaileysEventMap["messages.upsert"], ownPhone: string | null): Promise<number> {
-    let received = 0;
+  /**
+   * New messages: contacts' messages are stored as incoming; our own carry receipts merged in.
+   * Returns the messages stored now (not redeliveries), for the bot.
+   */
+  async onUpsert(config: SessionConfig, upsert: BaileysEventMap["messages.upsert"], ownPhone: string | null): Promise<ReceivedMessage[]> {
+    const received: ReceivedMessage[] = [];
     const byStatus = new Map<number, string[]>();
     for (const msg of upsert.messages) {
       if (msg.key.fromMe) {
@@ -101,7 +107,8 @@ export class MessageSender {
         continue;
       }
       if (upsert.type !== "notify" && upsert.type !== "append") continue;
-      if (await this.storeIncoming(config, msg, ownPhone)) received++;
+      const stored = await this.storeIncoming(config, msg, ownPhone);
+      if (stored) received.push({ ...stored, offline: upsert.type === "append" });
     }
     await this.applyStatuses(config, byStatus);
     return received;
@@ -117,10 +124,10 @@ export class MessageSender {
     return { bytes: new Uint8Array(bytes), mimetype: described?.media?.mimetype ?? "application/octet-stream" };
   }
 
-  private async storeIncoming(config: SessionConfig, msg: WAMessage, ownPhone: string | null): Promise<boolean> {
+  private async storeIncoming(config: SessionConfig, msg: WAMessage, ownPhone: string | null): Promise<Omit<ReceivedMessage, "offline"> | null> {
     const described = describeMessage(msg);
     const chat = msg.key.remoteJid ?? "";
-    if (!described || !msg.key.id || chat === "status@broadcast") return false;
+    if (!described || !msg.key.id || chat === "status@broadcast") return null;
     const isGroup = chat.endsWith("@g.us");
     const senderJid = isGroup ? (msg.key.participant ?? "") : chat;
     const from = jidToPhone(senderJid) ?? senderJid.split("@")[0];
@@ -137,7 +144,7 @@ export class MessageSender {
       metadata: described.media ? { media: described.media } : null,
       receivedAtIso: at,
     });
-    if (!row) return false; // already stored (a redelivery)
+    if (!row) return null; // already stored (a redelivery)
     if (described.media) {
       this.sql.exec(
         "INSERT OR REPLACE INTO inbound_media (message_id, wa_message, created_at) VALUES (?, ?, ?)",
@@ -147,7 +154,7 @@ export class MessageSender {
       );
     }
     await this.emitMessage(config, "message.received", row, { chat_id: chat, chat_type: isGroup ? "group" : "contact", push_name: msg.pushName ?? null });
-    return true;
+    return { row, chat, isGroup, pushName: msg.pushName ?? null };
   }
 
   private async applyStatuses(config: SessionConfig, byStatus: Map<number, string[]>): Promise<void> {
@@ -212,6 +219,8 @@ export class MessageSender {
   }
 
   private async emitMessage(config: SessionConfig, type: WebhookEventType, row: MessageRow, extra: Record<string, unknown> = {}): Promise<void> {
+    // Bot replies with the send_webhook action off raise no events (see src/domain/bot.ts).
+    if (row.metadata?.bot === true && row.metadata.webhook === false) return;
     const outgoing = row.direction === "outgoing";
     const peer = (outgoing ? row.toNumber : row.fromNumber) ?? "";
     try {
@@ -224,8 +233,8 @@ export class MessageSender {
         data: {
           id: row.id,
           provider_message_id: row.providerMessageId,
-          chat_id: peer.includes("@") ? peer : `${peer}@s.whatsapp.net`,
-          chat_type: "contact",
+          chat_id: chatJid(peer),
+          chat_type: peer.endsWith("@g.us") ? "group" : "contact",
           from_me: outgoing,
           type: row.type,
           from_number: row.fromNumber,

@@ -2,10 +2,12 @@ import type { BaileysEventMap, WASocket } from "baileys";
 import { DurableObject } from "cloudflare:workers";
 import { database } from "../db/client";
 import { updateSessionState, type SessionStatePatch } from "../db/sessions.repo";
+import type { BotSettings } from "../domain/bot";
 import { jidToPhone } from "../domain/phone";
 import { qrPngDataUrl } from "../domain/qr";
 import { classifyDisconnect, reconnectDelay, type SessionStatus } from "../domain/session-status";
 import { now } from "../domain/time";
+import { AutoReply, type ReceivedMessage } from "./auto-reply";
 import { BaileysHost } from "./baileys-host";
 import { emitEvent } from "../events/emit";
 import { EventStream, type StoredEvent } from "./event-stream";
@@ -59,6 +61,7 @@ export class SessionObject extends DurableObject<Env> {
   private readonly schedule: Schedule;
   private readonly outbox: Outbox;
   private readonly sender: MessageSender;
+  private readonly bot: AutoReply;
   private host: BaileysHost | undefined;
   /** The socket this object wants; events of any other (stopped) socket are ignored. */
   private socket: WASocket | undefined;
@@ -77,6 +80,7 @@ export class SessionObject extends DurableObject<Env> {
     this.schedule = new Schedule(ctx.storage);
     this.outbox = new Outbox(sql);
     this.sender = new MessageSender(env, sql);
+    this.bot = new AutoReply(env, sql);
     // Run overdue work on wake: a session that should be linked but lost its socket to an
     // eviction or a deploy reconnects now rather than at the next alarm.
     ctx.blockConcurrencyWhile(async () => {
@@ -124,6 +128,16 @@ export class SessionObject extends DurableObject<Env> {
     const accepted = this.outbox.add(items);
     await this.scheduleOutbox();
     return { accepted };
+  }
+
+  /** The auto-reply bot's settings; null when never set. */
+  getBot(): BotSettings | null {
+    return this.bot.get();
+  }
+
+  /** Replaces the bot's settings (validated by the API). */
+  putBot(settings: BotSettings): BotSettings {
+    return this.bot.put(settings);
   }
 
   /** Deletes a sent message for everyone (seed 004). */
@@ -337,8 +351,13 @@ export class SessionObject extends DurableObject<Env> {
 
     if (events["messages.update"]) await this.sender.onUpdates(this.config()!, events["messages.update"]);
     if (events["messages.upsert"]) {
-      const received = await this.sender.onUpsert(this.config()!, events["messages.upsert"], this.readState().phoneNumber);
-      if (received > 0) await this.touchIdle();
+      const config = this.config()!;
+      const phone = this.readState().phoneNumber;
+      const received = await this.sender.onUpsert(config, events["messages.upsert"], phone);
+      if (received.length > 0) {
+        await this.autoReply(config, received, phone);
+        await this.touchIdle();
+      }
     }
 
     if (update.connection === "close") {
@@ -385,6 +404,18 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   // ---- Outbox ----
+
+  /** Bot replies are already accepted (paid, stored); they go straight into this outbox. */
+  private async autoReply(config: SessionConfig, received: ReceivedMessage[], phone: string | null): Promise<void> {
+    let added = 0;
+    try {
+      await this.bot.replies(config, received, phone, (item) => (added += this.outbox.add([item])));
+    } catch (err) {
+      // The incoming messages are stored either way; a failed reply must not break the socket.
+      console.error(JSON.stringify({ msg: "bot reply failed", session: config.id, err: String(err) }));
+    }
+    if (added > 0) await this.scheduleOutbox();
+  }
 
   private async scheduleOutbox(): Promise<void> {
     const at = this.outbox.nextSendAt();

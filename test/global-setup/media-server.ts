@@ -5,6 +5,7 @@
 //   /png-octet       the same bytes labelled application/octet-stream (sniffed)
 //   /webp            a tiny WebP header, image/webp
 //   /pdf             a small PDF, application/pdf
+//   /mp4, /ogg       a video and an audio file (headers + filler bytes)
 //   /text            text/plain
 //   /big-declared    HEAD and GET say 20 MB (never sends it)
 //   /big-chunked     no length; streams 1 MB of WebP-looking bytes (past a sticker's 500 KB)
@@ -28,6 +29,9 @@ export const PNG = Buffer.from(
 );
 const WEBP = Buffer.concat([Buffer.from("RIFF"), Buffer.from([26, 0, 0, 0]), Buffer.from("WEBPVP8L"), Buffer.alloc(14)]);
 const PDF = Buffer.from("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n");
+// An MP4 file type box and an Ogg page header: enough for type sniffing and byte-exact checks.
+const MP4 = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from("ftypmp42"), Buffer.alloc(12), Buffer.alloc(2048, 7)]);
+const OGG = Buffer.concat([Buffer.from("OggS"), Buffer.alloc(2048, 3)]);
 
 function startMediaServer(): Promise<Server> {
   const server = createServer((req, res) => {
@@ -46,6 +50,10 @@ function startMediaServer(): Promise<Server> {
         return send(200, "image/webp", WEBP);
       case "/pdf":
         return send(200, "application/pdf", PDF);
+      case "/mp4":
+        return send(200, "video/mp4", MP4);
+      case "/ogg":
+        return send(200, "audio/ogg", OGG);
       case "/text":
         return send(200, "text/plain; charset=utf-8", Buffer.from("hello"));
       case "/big-declared":

@@ -76,4 +76,19 @@ describe("message delivery", () => {
     const me = await call("GET", "/v1/account", { key: account.key });
     expect(me.json.account.balance).toBe(1000);
   });
+
+  it("revokes a sent message for everyone", async () => {
+    const account = await createAccount({ balance: 1000 });
+    const { session } = await linkedSession(account.key);
+    const contact = await createPhone(account.key);
+    const res = await send(account.key, { whatsapp_session_id: session.id, to_number: [contact.phone_number], type: "text", content: "oops" });
+    const id = res.json.data.messages[0].id;
+    await waitForMessage(account.key, id, (m) => ["sent", "delivered"].includes(m?.status));
+    const del = await call("DELETE", `/v1/whatsapp/messages/${id}`, { key: account.key });
+    expect(del.status, del.text).toBe(200);
+    const providerId = (await call("GET", `/v1/whatsapp/messages/${id}`, { key: account.key })).json.data.provider_message_id;
+    await expect
+      .poll(async () => (await inbox(account.key, contact.phone_number)).find((m) => m.id === providerId)?.revoked_at ?? null, { timeout: 10_000 })
+      .toMatch(/^\d{4}-/);
+  });
 });

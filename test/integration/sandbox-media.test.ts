@@ -1,6 +1,5 @@
 import { downloadMediaMessage } from "baileys";
 import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SANDBOX_MEDIA_DOMAIN, sandboxMediaHost } from "../../src/runtime/media-target";
 import { bytes, linkByQr, poll, sandboxOf, sessionOf, sha256Hex, upsert } from "../helpers/sandbox-client";
@@ -75,6 +74,7 @@ describe("sandbox media with the real Baileys client", () => {
       const vcard = "BEGIN:VCARD\nVERSION:3.0\nFN:Jane Doe\nTEL;type=CELL;waid=15550009999:+1 555 000 9999\nEND:VCARD";
 
       const first = await sock.sendMessage(to, { text: "original" });
+      const firstId = first!.key.id!;
       const loc = await sock.sendMessage(to, { location: { degreesLatitude: 6.37, degreesLongitude: 2.39, name: "Cotonou", address: "Benin" } });
       const contact = await sock.sendMessage(to, { contacts: { displayName: "Jane Doe", contacts: [{ displayName: "Jane Doe", vcard }] } });
       const pollMsg = await sock.sendMessage(to, { poll: { name: "Lunch?", values: ["Yes", "No", "Later"], selectableCount: 1 } });
@@ -88,6 +88,10 @@ describe("sandbox media with the real Baileys client", () => {
       expect(await item(pollMsg!.key.id!)).toMatchObject({ type: "poll", poll: { name: "Lunch?", options: ["Yes", "No", "Later"], selectable_count: 1 } });
       expect(await item(reaction!.key.id!)).toMatchObject({ type: "reaction", reaction: { emoji: "👍", target_id: first!.key.id } });
       expect(await item(reply!.key.id!)).toMatchObject({ type: "text", text: "see above @15551120002", quoted_id: first!.key.id, mentions: [to] });
+      // Delete for everyone: the phone's copy is marked revoked.
+      expect((await item(firstId))?.revoked_at).toBeNull();
+      await sock.sendMessage(to, { delete: { ...first!.key } });
+      await expect.poll(async () => (await item(firstId))?.revoked_at, poll).toMatch(/^\d{4}-\d\d-\d\dT/);
       await client.host.stop();
     });
   });
@@ -155,6 +159,5 @@ describe("sandbox media with the real Baileys client", () => {
     expect(empty?.message).toMatch(/^\[422\] /);
     const badType = await sandbox.sendMessage("15551140001", { to: "15551140002", type: "hologram" } as never).then(() => undefined, (e: Error) => e);
     expect(badType?.message).toMatch(/^\[422\] /);
-    void env;
   });
 });
