@@ -3,9 +3,10 @@
 //                    crashing) → `dead` in the deliveries log; replayable from there.
 //   wa-send-dlq:     outgoing messages that never reached their session → `failed`, refunded.
 import { database } from "../db/client";
-import { failMessages, type MessageRow } from "../db/messages.repo";
+import { failMessages } from "../db/messages.repo";
 import { markDeliveriesDead } from "../db/webhooks.repo";
-import { emitEvent, type WebhookQueueMessage } from "../events/emit";
+import { type WebhookQueueMessage } from "../events/emit";
+import { emitMessageEvent } from "../events/message-events";
 import { sendJobMessageIds } from "./send.queue";
 
 export const DEAD_LETTER_REASON = "dead-lettered after all attempts";
@@ -21,44 +22,14 @@ export function deliveryIdsOf(messages: readonly Message<unknown>[]): string[] {
 
 export const SEND_DEAD_LETTER_REASON = "send_queue_exhausted";
 
-/** `message.failed` event data for a message failed here (outside its session object). */
-export function failedMessageData(row: MessageRow): Record<string, unknown> {
-  return {
-    id: row.id,
-    provider_message_id: row.providerMessageId,
-    chat_id: row.toNumber.includes("@") ? row.toNumber : `${row.toNumber}@s.whatsapp.net`,
-    from_me: true,
-    direction: row.direction,
-    type: row.type,
-    from_number: row.fromNumber,
-    to_number: row.toNumber,
-    content: row.content,
-    status: row.status,
-    reason: row.reason,
-    campaign_id: row.campaignId,
-    created_at: row.createdAt,
-    updated_at: row.updatedAt,
-  };
-}
-
 async function failDeadLetteredSends(messages: readonly Message<unknown>[], env: Env): Promise<void> {
   const ids = [...new Set(messages.flatMap((m) => sendJobMessageIds(m.body)))];
   console.warn(JSON.stringify({ msg: "outgoing messages dead-lettered", count: ids.length }));
   // Fails and refunds only messages still pending (idempotent: a second pass changes nothing).
   const failed = await failMessages(database(env), ids, SEND_DEAD_LETTER_REASON);
-  for (const row of failed) {
-    // The failure is recorded either way; a lost event is logged, not retried (a second
-    // pass would find nothing left to fail).
-    await emitEvent(env, {
-      accountId: row.accountId,
-      sessionId: row.whatsappSessionId,
-      type: "message.failed",
-      // Same id the session object would give this status (src/session/message-sender.ts).
-      eventId: `msg_${row.id.replace(/-/g, "")}_failed`,
-      data: failedMessageData(row),
-      callback: row.callbackUrl ? { url: row.callbackUrl, data: row.callbackData } : null,
-    }).catch((err) => console.error(JSON.stringify({ msg: "could not emit message.failed", message: row.id, err: String(err) })));
-  }
+  // The failure is recorded either way; a lost event is logged, not retried (a second
+  // pass would find nothing left to fail).
+  for (const row of failed) await emitMessageEvent(env, "message.failed", row);
 }
 
 export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {

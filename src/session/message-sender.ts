@@ -10,7 +10,7 @@ import { and, eq } from "drizzle-orm";
 import { database } from "../db/client";
 import { messages } from "../db/schema";
 import { findMessage, insertIncomingMessage, markMessageFailed, markMessageSent, markMessagesByProvider, type MessageRow } from "../db/messages.repo";
-import { emitEvent } from "../events/emit";
+import { emitMessageEvent } from "../events/message-events";
 import type { WebhookEventType } from "../domain/webhook-events";
 import { chatJid, jidToPhone, phoneToJid } from "../domain/phone";
 import { now, toTimestamp } from "../domain/time";
@@ -67,14 +67,14 @@ export class MessageSender {
       return "retry";
     }
     const row = await markMessageSent(database(this.env), item.messageId, entry.waId, now());
-    if (row) await this.emitMessage(config, "message.sent", row);
+    if (row) await emitMessageEvent(this.env, "message.sent", row);
     return "sent";
   }
 
   /** Final failure: the row becomes `failed` with its cost refunded (once), and subscribers hear of it. */
   async fail(config: SessionConfig, item: OutboxItem, reason: string): Promise<void> {
     const row = await markMessageFailed(database(this.env), item.messageId, reason);
-    if (row) await this.emitMessage(config, "message.failed", row);
+    if (row) await emitMessageEvent(this.env, "message.failed", row);
   }
 
   async revoke(socket: WASocket, to: string, providerMessageId: string): Promise<void> {
@@ -153,7 +153,7 @@ export class MessageSender {
         Date.now(),
       );
     }
-    await this.emitMessage(config, "message.received", row, { chat_id: chat, chat_type: isGroup ? "group" : "contact", push_name: msg.pushName ?? null });
+    await emitMessageEvent(this.env, "message.received", row, { chat_id: chat, chat_type: isGroup ? "group" : "contact", push_name: msg.pushName ?? null });
     return { row, chat, isGroup, pushName: msg.pushName ?? null };
   }
 
@@ -174,7 +174,7 @@ export class MessageSender {
       if (status < STATUS_DELIVERED) continue;
       const target = status >= STATUS_READ ? "read" : "delivered";
       const rows = await markMessagesByProvider(db, config.id, ids, target, now());
-      for (const row of rows) await this.emitMessage(config, row.status === "read" ? "message.read" : "message.delivered", row);
+      for (const row of rows) await emitMessageEvent(this.env, row.status === "read" ? "message.read" : "message.delivered", row);
     }
   }
 
@@ -218,43 +218,6 @@ export class MessageSender {
     }
   }
 
-  private async emitMessage(config: SessionConfig, type: WebhookEventType, row: MessageRow, extra: Record<string, unknown> = {}): Promise<void> {
-    // Bot replies with the send_webhook action off raise no events (see src/domain/bot.ts).
-    if (row.metadata?.bot === true && row.metadata.webhook === false) return;
-    const outgoing = row.direction === "outgoing";
-    const peer = (outgoing ? row.toNumber : row.fromNumber) ?? "";
-    try {
-      await emitEvent(this.env, {
-        accountId: config.accountId,
-        sessionId: config.id,
-        type,
-        // Stable per message and status: a repeated receipt yields the same webhook-id.
-        eventId: `msg_${row.id.replace(/-/g, "")}_${type.split(".")[1]}`,
-        data: {
-          id: row.id,
-          provider_message_id: row.providerMessageId,
-          chat_id: chatJid(peer),
-          chat_type: peer.endsWith("@g.us") ? "group" : "contact",
-          from_me: outgoing,
-          type: row.type,
-          from_number: row.fromNumber,
-          to_number: row.toNumber,
-          content: row.content,
-          status: row.status,
-          reason: row.reason,
-          campaign_id: row.campaignId,
-          sent_at: row.sentAt,
-          delivered_at: row.deliveredAt,
-          read_at: row.readAt,
-          created_at: row.createdAt,
-          ...extra,
-        },
-        callback: row.callbackUrl ? { url: row.callbackUrl, data: row.callbackData } : null,
-      });
-    } catch (err) {
-      console.error(JSON.stringify({ msg: "could not emit message event", type, message: row.id, err: errorText(err) }));
-    }
-  }
 }
 
 function errorText(err: unknown): string {

@@ -1,80 +1,11 @@
-import type { BaileysEventMap, WAMessage, WASocket } from "baileys";
 import { DisconnectReason } from "baileys";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BaileysHost } from "../../src/session/baileys-host";
+import { linkByQr, poll, sandboxOf, startClient, statusOf, upserts } from "../helpers/sandbox-client";
 
 // The real, unmodified Baileys client, running inside a SessionObject (workerd, the ws shim,
 // SQLite auth state), talks the WhatsApp protocol to the account's SandboxObject. Nothing mocked.
-
-type Events = Partial<BaileysEventMap>;
-
-interface Client {
-  host: BaileysHost;
-  batches: Events[];
-  closes: (number | undefined)[];
-  qrs: string[];
-  opens: number;
-  socket(): WASocket;
-}
-
-const sandboxOf = (accountId: string) => env.SANDBOX_WORLD.get(env.SANDBOX_WORLD.idFromName(accountId));
-
-/** Starts Baileys in the current DO; reconnects on restartRequired / connectionClosed like a session would. */
-function startClient(storage: DurableObjectStorage, accountId: string, sessionId: string, onQr?: (qr: string, c: Client) => void): Client {
-  const client: Client = {
-    host: undefined as unknown as BaileysHost,
-    batches: [],
-    closes: [],
-    qrs: [],
-    opens: 0,
-    socket: () => client.host.socket!,
-  };
-  client.host = new BaileysHost({
-    env,
-    storage,
-    destination: { kind: "sandbox", accountId, sessionId },
-    logLevel: "silent",
-    onEvents: (events) => {
-      client.batches.push(events);
-      const update = events["connection.update"];
-      if (update?.qr) {
-        client.qrs.push(update.qr);
-        onQr?.(update.qr, client);
-      }
-      if (update?.connection === "open") client.opens++;
-      if (update?.connection === "close") {
-        const code = (update.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode;
-        client.closes.push(code);
-        if (code === DisconnectReason.restartRequired || code === DisconnectReason.connectionClosed) client.host.start();
-      }
-    },
-  });
-  client.host.start();
-  return client;
-}
-
-const upserts = (c: Client): WAMessage[] => c.batches.flatMap((b) => b["messages.upsert"]?.messages ?? []);
-const statusOf = (c: Client, id: string): number[] =>
-  c.batches.flatMap((b) => [
-    ...(b["messages.update"] ?? []).filter((u) => u.key.id === id && u.update.status != null).map((u) => u.update.status as number),
-    ...(b["messages.upsert"]?.messages ?? []).filter((m) => m.key.id === id && m.status != null).map((m) => m.status as number),
-  ]);
-const poll = { timeout: 20_000, interval: 25 };
-
-/** QR-links a fresh session to `phone` and waits until Baileys is open. */
-async function linkByQr(storage: DurableObjectStorage, accountId: string, sessionId: string, phone: string): Promise<Client> {
-  const sandbox = sandboxOf(accountId);
-  let scanned = false;
-  const client = startClient(storage, accountId, sessionId, (qr) => {
-    if (scanned) return;
-    scanned = true;
-    void sandbox.scan(sessionId, phone, qr);
-  });
-  await expect.poll(() => client.opens, poll).toBe(1);
-  return client;
-}
 
 describe("sandbox WhatsApp with the real Baileys client in workerd", () => {
   it("pairs by QR (515 restart, login, open), then sends, gets receipts and receives", () => {
