@@ -1,5 +1,6 @@
 import { api } from "./api/router";
 import { handleQueue } from "./queues";
+import { requeueOverdueDeliveries } from "./queues/sweeper.cron";
 
 export { SessionObject } from "./session/session.do";
 export { SandboxObject } from "./sandbox/sandbox.do";
@@ -10,5 +11,8 @@ export default {
   },
   queue(batch, env, ctx) {
     return handleQueue(batch, env, ctx);
+  },
+  async scheduled(_controller, env, _ctx) {
+    await requeueOverdueDeliveries(env);
   },
 } satisfies ExportedHandler<Env>;
