@@ -1,6 +1,6 @@
 import { api } from "./api/router";
 import { handleQueue } from "./queues";
-import { requeueOverdueDeliveries } from "./queues/sweeper.cron";
+import { requeueOverdueDeliveries, requeueStaleSends } from "./queues/sweeper.cron";
 
 export { SessionObject } from "./session/session.do";
 export { SandboxObject } from "./sandbox/sandbox.do";
@@ -14,5 +14,6 @@ export default {
   },
   async scheduled(_controller, env, _ctx) {
     await requeueOverdueDeliveries(env);
+    await requeueStaleSends(env);
   },
 } satisfies ExportedHandler<Env>;

@@ -12,6 +12,7 @@ import { planLimits, remainingMessages } from "../domain/plans";
 import { now, secondsUntilNextUtcDay, toTimestamp, utcDay } from "../domain/time";
 import type { OutboxItem } from "../session/outbox.types";
 import { enqueueSendJobs, packSendJobs } from "../queues/send.queue";
+import { checkWebhookUrl, privateHostsAllowed } from "../domain/webhook-url";
 import { ApiError, type ErrorDetail } from "./errors";
 import { forgetIdempotencyKey, replayIdempotent, storeIdempotent, type IdempotencyContext } from "./idempotency";
 import { probeMedia, type MediaProbe } from "./media-fetch";
@@ -66,6 +67,11 @@ export async function prepareSend(
     ]);
   }
   const recipients = [...new Set(body.to_number.map((n) => normalizePhone(n)!))];
+  if (body.callback_url) {
+    // The same rules as a webhook URL, checked now rather than dead-lettered later.
+    const check = checkWebhookUrl(body.callback_url, { allowPrivate: privateHostsAllowed(env) });
+    if (!check.ok) throw invalid("callback_url", check.message);
+  }
 
   const payload: Record<string, unknown> = {};
   if (body.reply_to) {

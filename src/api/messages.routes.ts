@@ -7,6 +7,7 @@ import { now, toTimestamp } from "../domain/time";
 import { registerCampaignRoutes } from "./campaigns.routes";
 import { conflict, notFound, unprocessable, type ErrorDetail } from "./errors";
 import { ok } from "./http";
+import { callObject } from "./object-call";
 import { idempotencyContext, replayIdempotent } from "./idempotency";
 import { commitSends, errorReasons, prepareSend, type PreparedSend } from "./messages.accept";
 import type { MediaProbe } from "./media-fetch";
@@ -270,7 +271,8 @@ export function registerMessageRoutes(api: Api): void {
       if (session?.status !== "connected") {
         throw conflict("session_not_connected", `The session is ${session?.status ?? "deleted"}; it must be connected to delete a message.`);
       }
-      await env.SESSION.get(env.SESSION.idFromName(session.id)).revoke(row.toNumber, row.providerMessageId);
+      const stub = env.SESSION.get(env.SESSION.idFromName(session.id));
+      await callObject(() => stub.revoke(row.toNumber, row.providerMessageId!), { 409: "session_not_connected" });
       const updated = (await markMessageRevoked(db, row.id, now())) ?? row;
       return ok({ message: "Message deleted for everyone", data: presentMessage(updated) });
     },

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { database } from "../db/client";
 import { findSession } from "../db/sessions.repo";
-import { sandboxErrorStatus } from "../sandbox/sandbox.do";
+import { callObject } from "./object-call";
 import { ApiError, conflict, notFound } from "./errors";
 import { ok } from "./http";
 import type { Api } from "./route";
@@ -53,16 +53,7 @@ function sandboxStub(env: Env, accountId: string) {
 }
 
 /** Sandbox errors carry their HTTP status; anything else stays an internal error. */
-async function drive<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    const status = sandboxErrorStatus(err);
-    if (!status) throw err;
-    const message = (err as Error).message.replace(/^\[\d+\] /, "");
-    throw new ApiError(status, status === 404 ? "not_found" : status === 409 ? "sandbox_conflict" : "validation_failed", message);
-  }
-}
+const drive = <T>(fn: () => Promise<T>) => callObject(fn, { 409: "sandbox_conflict" });
 
 const digits = (phone: string) => phone.replace(/^\+/, "");
 

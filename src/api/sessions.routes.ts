@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { database } from "../db/client";
+import { failPendingOfSession } from "../db/messages.repo";
+import { emitMessageEvent } from "../events/message-events";
 import { deleteSession, findSession, listSessions, newSessionRow, type SessionRow } from "../db/sessions.repo";
 import { normalizePhone } from "../domain/phone";
 import { planLimits } from "../domain/plans";
@@ -7,6 +9,7 @@ import { dataUrlBytes, qrPngDataUrl, qrSvg } from "../domain/qr";
 import type { ConnectionMode } from "../domain/session-status";
 import type { SessionConfig } from "../session/session.types";
 import { conflict, notFound, tooManyRequests, unprocessable } from "./errors";
+import { callObject } from "./object-call";
 import { ok } from "./http";
 import type { Api } from "./route";
 import { CreateSessionBody, PairingCodeBody, QrQuery, SessionIdParams, SessionSchema } from "./sessions.schemas";
@@ -212,7 +215,8 @@ export function registerSessionRoutes(api: Api): void {
       if (row.status !== "pending") {
         throw conflict("session_not_pending", `The session is ${row.status}; pairing is possible only while it is pending.`, { status: row.status });
       }
-      const code = await sessionStub(env, row.id).requestPairingCode(phone);
+      const stub = sessionStub(env, row.id);
+      const code = await callObject(() => stub.requestPairingCode(phone), { 409: "session_not_ready" });
       return ok({ pairing_code: code, phone_number: phone });
     },
   });
@@ -278,7 +282,10 @@ export function registerSessionRoutes(api: Api): void {
     async handler({ env, auth, params }) {
       const row = await loadSession(env, auth.account.id, params.id);
       await sessionStub(env, row.id).destroy();
-      await deleteSession(database(env), auth.account.id, row.id);
+      const db = database(env);
+      await deleteSession(db, auth.account.id, row.id);
+      // Its outbox is gone: what it had not sent yet fails now, refunded.
+      for (const failed of await failPendingOfSession(db, row.id, "session_deleted")) await emitMessageEvent(env, "message.failed", failed);
       return ok({ message: "Session deleted" });
     },
   });

@@ -163,9 +163,9 @@ export function registerWebhookRoutes(api: Api): void {
       if (!idem) {
         await insertWebhook(db, row);
       } else {
-        // One transaction: the webhook and the stored answer (which a retry with the same key
-        // gets again, secret included: it is the same creation). A concurrent twin loses on
-        // the key's primary key and gets the winner's answer.
+        // One transaction: the webhook and the stored answer. The stored answer has no secret
+        // (secrets are shown once and kept nowhere else); a retry with the same key gets the
+        // webhook with `secret: null`. A concurrent twin loses on the key's primary key.
         try {
           await db.batch([
             db.insert(idempotencyKeys).values({
@@ -175,7 +175,7 @@ export function registerWebhookRoutes(api: Api): void {
               path: idem.path,
               requestHash: idem.requestHash,
               statusCode: 201,
-              response: JSON.stringify(answer),
+              response: JSON.stringify({ ...answer, webhook: { ...answer.webhook, secret: null } }),
               createdAt: row.createdAt,
             }),
             db.insert(webhooks).values(row),

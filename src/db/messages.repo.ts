@@ -186,16 +186,22 @@ export async function markMessageSent(db: Db, id: string, providerMessageId: str
 }
 
 /**
- * Fails messages that have not been delivered (queued, scheduled or sent) and refunds their
- * cost to their accounts, in one transaction; messages already final are left alone, so a
- * second call refunds nothing. Returns the rows it failed.
+ * Fails messages still in one of `statuses` (by default: not yet handed to WhatsApp) and
+ * refunds their cost to their accounts, in one transaction; other messages are left alone,
+ * so a second call refunds nothing. Returns the rows it failed.
  */
-export async function failMessages(db: Db, ids: string[], reason: string): Promise<MessageRow[]> {
+export async function failMessages(
+  db: Db,
+  ids: string[],
+  reason: string,
+  statuses: readonly MessageStatus[] = PENDING_STATUSES,
+): Promise<MessageRow[]> {
   if (ids.length === 0) return [];
   const d1 = db.$client;
   const at = now();
   const list = JSON.stringify([...new Set(ids)]);
-  const failable = `m.id IN (SELECT value FROM json_each(?1)) AND m.status IN ('queued', 'scheduled', 'sent') AND m.direction = 'outgoing'`;
+  const allowed = JSON.stringify(statuses);
+  const failable = `m.id IN (SELECT value FROM json_each(?1)) AND m.status IN (SELECT value FROM json_each(?4)) AND m.direction = 'outgoing'`;
   const [, updated] = await d1.batch<Record<string, unknown>>([
     d1
       .prepare(
@@ -203,15 +209,27 @@ export async function failMessages(db: Db, ids: string[], reason: string): Promi
            updated_at = ?2
          WHERE id IN (SELECT m.account_id FROM messages AS m WHERE ${failable})`,
       )
-      .bind(list, at),
+      .bind(list, at, null, allowed),
     d1
       .prepare(`UPDATE messages AS m SET status = 'failed', reason = ?3, updated_at = ?2 WHERE ${failable} RETURNING *`)
-      .bind(list, at, reason),
+      .bind(list, at, reason, allowed),
   ]);
   return updated.results.map(fromSql);
 }
 
-/** One message: failed with its cost refunded, exactly once. */
+/** Fails (and refunds) every outgoing message of a session not yet handed to WhatsApp. */
+export async function failPendingOfSession(db: Db, sessionUuid: string, reason: string): Promise<MessageRow[]> {
+  const pending = await db
+    .select({ id: messages.id })
+    .from(messages)
+    .where(and(eq(messages.whatsappSessionId, sessionUuid), eq(messages.direction, "outgoing"), inArray(messages.status, [...PENDING_STATUSES])))
+    .all();
+  const failed: MessageRow[] = [];
+  for (const part of chunks(pending.map((p) => p.id))) failed.push(...(await failMessages(db, part, reason)));
+  return failed;
+}
+
+/** One message not yet handed to WhatsApp: failed with its cost refunded, exactly once. */
 export async function markMessageFailed(db: Db, id: string, reason: string): Promise<MessageRow | null> {
   const [row] = await failMessages(db, [id], reason);
   return row ?? null;

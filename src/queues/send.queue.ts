@@ -2,7 +2,7 @@
 // object's outbox, which paces and sends them. A job is one session's items, so one call
 // reaches one object; the outbox ignores ids it already holds, so redelivery is harmless.
 import { database, type Db } from "../db/client";
-import { failMessages, pendingMessageIds, type MessageRow } from "../db/messages.repo";
+import { pendingMessageIds } from "../db/messages.repo";
 import type { OutboxItem } from "../session/outbox.types";
 
 export interface SendJob {
@@ -26,11 +26,6 @@ export function isSendJob(body: unknown): body is SendJob {
 /** The message ids a job carries. */
 export function sendJobMessageIds(body: unknown): string[] {
   return isSendJob(body) ? body.items.map((i) => i.messageId).filter((id) => typeof id === "string") : [];
-}
-
-/** Dead-lettered job: its messages that were never sent become failed, refunded. */
-export async function failDeadSendJob(db: Db, body: unknown, reason = "send_queue_exhausted"): Promise<MessageRow[]> {
-  return failMessages(db, sendJobMessageIds(body), reason);
 }
 
 const sizeOf = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;

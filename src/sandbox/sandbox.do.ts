@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { rpcError, type RpcErrorStatus } from "../domain/rpc-error";
 import { SandboxError } from "./errors";
 import type { FaultKind } from "./faults";
 import type { ReceiptPolicy } from "./phones";
@@ -126,21 +127,12 @@ export class SandboxObject extends DurableObject<Env> {
   }
 }
 
-/**
- * RPC keeps an error's message but not its own properties, so the status travels in the message
- * as a `[404] ` prefix (see `sandboxErrorStatus`).
- */
+/** Sandbox errors cross RPC with their status (see src/domain/rpc-error.ts). */
 async function rpc<T>(fn: () => T | Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof SandboxError) throw new Error(`[${err.status}] ${err.message}`);
+    if (err instanceof SandboxError) throw rpcError(err.status as RpcErrorStatus, err.message);
     throw err;
   }
-}
-
-/** The HTTP status a sandbox RPC error maps to (404, 409, 422), or undefined for unexpected errors. */
-export function sandboxErrorStatus(err: unknown): 404 | 409 | 422 | undefined {
-  const m = /^\[(404|409|422)\] /.exec(err instanceof Error ? err.message : "");
-  return m ? (Number(m[1]) as 404 | 409 | 422) : undefined;
 }

@@ -9,7 +9,7 @@ import {
 import { and, eq } from "drizzle-orm";
 import { database } from "../db/client";
 import { messages } from "../db/schema";
-import { findMessage, insertIncomingMessage, markMessageFailed, markMessageSent, markMessagesByProvider, type MessageRow } from "../db/messages.repo";
+import { failMessages, findMessage, insertIncomingMessage, pendingMessageIds, PENDING_STATUSES, type MessageStatus, markMessageSent, markMessagesByProvider, type MessageRow } from "../db/messages.repo";
 import { emitMessageEvent } from "../events/message-events";
 import type { WebhookEventType } from "../domain/webhook-events";
 import { chatJid, jidToPhone, phoneToJid } from "../domain/phone";
@@ -25,7 +25,7 @@ import type { SessionConfig } from "./session.types";
 // Sends outbox entries through Baileys and turns what WhatsApp says back (acks, receipts,
 // incoming messages) into D1 rows and webhook events.
 
-export type SendOutcome = "sent" | "failed" | "retry";
+export type SendOutcome = "sent" | "failed" | "retry" | "skipped";
 
 const MAX_ATTEMPTS = 3;
 // A number's WhatsApp presence is re-checked after this long.
@@ -50,6 +50,8 @@ export class MessageSender {
 
   async send(socket: WASocket, config: SessionConfig, entry: OutboxEntry): Promise<SendOutcome> {
     const { item } = entry;
+    // Failed (and refunded) elsewhere meanwhile, e.g. by the dead-letter consumer: never send it.
+    if (!(await pendingMessageIds(database(this.env), [item.messageId])).has(item.messageId)) return "skipped";
     try {
       const jid = chatJid(item.to);
       // Groups (bot replies) have no "on WhatsApp" check; membership is WhatsApp's to enforce.
@@ -60,7 +62,7 @@ export class MessageSender {
       await socket.sendMessage(jid, built.content, built.options);
     } catch (err) {
       if (err instanceof PermanentFailure || entry.attempts >= MAX_ATTEMPTS) {
-        await this.fail(config, item, err instanceof PermanentFailure ? err.message : `send_failed: ${errorText(err)}`);
+        await this.fail(item.messageId, err instanceof PermanentFailure ? err.message : `send_failed: ${errorText(err)}`);
         return "failed";
       }
       console.warn(JSON.stringify({ msg: "send failed, will retry", message: item.messageId, attempt: entry.attempts, err: errorText(err) }));
@@ -72,8 +74,8 @@ export class MessageSender {
   }
 
   /** Final failure: the row becomes `failed` with its cost refunded (once), and subscribers hear of it. */
-  async fail(config: SessionConfig, item: OutboxItem, reason: string): Promise<void> {
-    const row = await markMessageFailed(database(this.env), item.messageId, reason);
+  async fail(messageId: string, reason: string, statuses: readonly MessageStatus[] = PENDING_STATUSES): Promise<void> {
+    const [row] = await failMessages(database(this.env), [messageId], reason, statuses);
     if (row) await emitMessageEvent(this.env, "message.failed", row);
   }
 
@@ -167,7 +169,8 @@ export class MessageSender {
             .from(messages)
             .where(and(eq(messages.whatsappSessionId, config.id), eq(messages.providerMessageId, id)))
             .get();
-          if (row) await this.fail(config, { messageId: row.id } as OutboxItem, "rejected_by_whatsapp");
+          // WhatsApp refused a message it had acked as sent.
+          if (row) await this.fail(row.id, "rejected_by_whatsapp", [...PENDING_STATUSES, "sent"]);
         }
         continue;
       }

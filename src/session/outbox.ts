@@ -5,7 +5,9 @@ import type { OutboxItem } from "./outbox.types";
 // chosen when the item is accepted, so a retry after a crash re-sends the same id and
 // WhatsApp (and the sandbox) treat it as the same message, never a duplicate.
 
-export type OutboxState = "pending" | "sending";
+// pending → sending (a crash here means "send again, same id") → done. Done rows stay a
+// week so a late queue redelivery of the same message is recognised and ignored.
+const DONE_KEPT_MS = 7 * 24 * 60 * 60_000;
 
 export interface OutboxEntry {
   item: OutboxItem;
@@ -62,7 +64,7 @@ export class Outbox {
 
   /** Earliest time the next message may go: its due time, and the pause after the last send. */
   nextSendAt(): number | null {
-    const row = this.sql.exec<{ at: number | null }>("SELECT min(due_at) AS at FROM outbox").one();
+    const row = this.sql.exec<{ at: number | null }>("SELECT min(due_at) AS at FROM outbox WHERE state != 'done'").one();
     if (row.at === null) return null;
     return Math.max(row.at, this.pausedUntil());
   }
@@ -71,7 +73,7 @@ export class Outbox {
   takeNext(now = Date.now()): OutboxEntry | undefined {
     if (this.pausedUntil() > now) return undefined;
     const row = this.sql
-      .exec<Row>("SELECT message_id, wa_id, item, attempts, due_at FROM outbox WHERE due_at <= ? ORDER BY due_at, seq LIMIT 1", now)
+      .exec<Row>("SELECT message_id, wa_id, item, attempts, due_at FROM outbox WHERE state != 'done' AND due_at <= ? ORDER BY due_at, seq LIMIT 1", now)
       .toArray()[0];
     if (!row) return undefined;
     this.sql.exec("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE message_id = ?", row.message_id);
@@ -80,7 +82,8 @@ export class Outbox {
 
   /** The message left WhatsApp's hands or failed for good: forget it and pause before the next. */
   finish(messageId: string, pauseMs: number, now = Date.now()): void {
-    this.sql.exec("DELETE FROM outbox WHERE message_id = ?", messageId);
+    this.sql.exec("UPDATE outbox SET state = 'done', item = '{}', due_at = ? WHERE message_id = ?", now, messageId);
+    this.sql.exec("DELETE FROM outbox WHERE state = 'done' AND due_at < ?", now - DONE_KEPT_MS);
     this.sql.exec(
       "INSERT INTO outbox_meta (key, value) VALUES ('paused_until', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
       now + pauseMs,
@@ -94,21 +97,23 @@ export class Outbox {
 
   /** Everything still held, oldest first (used when the session can never send them). */
   drain(): OutboxEntry[] {
-    const rows = this.sql.exec<Row>("SELECT message_id, wa_id, item, attempts, due_at FROM outbox ORDER BY seq").toArray();
-    this.sql.exec("DELETE FROM outbox");
-    return rows.map((r) => ({ item: JSON.parse(r.item), waId: r.wa_id, attempts: r.attempts, dueAt: r.due_at }));
+    return this.close("state != 'done'");
   }
 
-  /** Removes and returns what has been due since before `before` (epoch ms) and is still held. */
+  /** Everything that has been due since before `before` (epoch ms) and is still held. */
   expired(before: number): OutboxEntry[] {
-    const rows = this.sql
-      .exec<Row>("DELETE FROM outbox WHERE due_at < ? RETURNING message_id, wa_id, item, attempts, due_at", before)
-      .toArray();
-    return rows.map((r) => ({ item: JSON.parse(r.item), waId: r.wa_id, attempts: r.attempts, dueAt: r.due_at }));
+    return this.close("state != 'done' AND due_at < ?", before);
   }
 
   size(): number {
-    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE state != 'done'").one().n;
+  }
+
+  /** Marks the matching entries done and returns them as they were. */
+  private close(where: string, ...bindings: unknown[]): OutboxEntry[] {
+    const rows = this.sql.exec<Row>(`SELECT message_id, wa_id, item, attempts, due_at FROM outbox WHERE ${where} ORDER BY seq`, ...bindings).toArray();
+    for (const r of rows) this.sql.exec("UPDATE outbox SET state = 'done', item = '{}' WHERE message_id = ?", r.message_id);
+    return rows.map((r) => ({ item: JSON.parse(r.item), waId: r.wa_id, attempts: r.attempts, dueAt: r.due_at }));
   }
 
   private pausedUntil(): number {

@@ -1,6 +1,7 @@
 import type { BaileysEventMap, WASocket } from "baileys";
 import { DurableObject } from "cloudflare:workers";
 import { database } from "../db/client";
+import { rpcError } from "../domain/rpc-error";
 import { updateSessionState, type SessionStatePatch } from "../db/sessions.repo";
 import type { BotSettings } from "../domain/bot";
 import { jidToPhone } from "../domain/phone";
@@ -65,6 +66,8 @@ export class SessionObject extends DurableObject<Env> {
   private host: BaileysHost | undefined;
   /** The socket this object wants; events of any other (stopped) socket are ignored. */
   private socket: WASocket | undefined;
+  /** The socket finished logging in (`open`) and has not closed since. */
+  private socketReady = false;
   private qr: string | null = null;
   private qrWaiters = new Set<(qr: string | null) => void>();
 
@@ -119,12 +122,18 @@ export class SessionObject extends DurableObject<Env> {
   async requestPairingCode(phone: string): Promise<string> {
     // Baileys can ask for a code once the socket is up and waiting to be linked.
     const qr = await this.waitForQr(15_000);
-    if (!qr || !this.socket) throw new Error("The session is not ready to pair; reconnect it and try again.");
+    if (!qr || !this.socket) throw rpcError(409, "The session is not ready to pair; reconnect it and try again.");
     return this.socket.requestPairingCode(phone);
   }
 
   /** Takes messages from the send queue into the outbox; repeats of a held id are ignored. */
   async enqueue(items: OutboxItem[]): Promise<{ accepted: number }> {
+    const config = this.config();
+    if (!config) {
+      // The session was deleted while these were on their way: fail them (and refund).
+      for (const item of items) await this.sender.fail(item.messageId, "session_deleted");
+      return { accepted: 0 };
+    }
     const accepted = this.outbox.add(items);
     await this.scheduleOutbox();
     return { accepted };
@@ -228,10 +237,11 @@ export class SessionObject extends DurableObject<Env> {
       try {
         await this.runTask(task);
       } catch (err) {
-        // Never let a task throw out of alarm(): the platform would re-run all of them.
-        // A failed task falls back to the reconnect path, which has its own backoff.
+        // Never let a task throw out of alarm(): the platform would re-run all of them. Each
+        // task is retried on its own: the outbox soon, a socket task through the backoff.
         console.error(JSON.stringify({ msg: "session task failed", task: task.kind, err: String(err) }));
-        if (this.readState().running) await this.scheduleReconnect("task_failed");
+        if (task.kind === "outbox") await this.schedule.set("outbox", Date.now() + OUTBOX_RECHECK_MS);
+        else if (this.readState().running && !this.socket) await this.scheduleReconnect("task_failed");
       }
     }
     await this.schedule.syncAlarm();
@@ -246,6 +256,7 @@ export class SessionObject extends DurableObject<Env> {
     if (!state.running) return;
     switch (task.kind) {
       case "reconnect":
+        // openSocket() is a no-op while a socket is up; nothing to reconnect then.
         this.openSocket();
         break;
       case "idle":
@@ -299,12 +310,14 @@ export class SessionObject extends DurableObject<Env> {
   private openSocket(): void {
     if (this.socket) return;
     this.qr = null;
+    this.socketReady = false;
     this.socket = this.ensureHost().start();
   }
 
   private async closeSocket(): Promise<void> {
     const socket = this.socket;
     this.socket = undefined;
+    this.socketReady = false;
     this.qr = null;
     if (socket) await this.host?.stop();
   }
@@ -327,41 +340,61 @@ export class SessionObject extends DurableObject<Env> {
   private async onEvents(events: Partial<BaileysEventMap>, socket: WASocket): Promise<void> {
     if (socket !== this.socket) return;
     const update = events["connection.update"] ?? {};
+    // Each part runs on its own: a failing D1 write for a message must not keep the session
+    // from noticing that its socket closed (or the reverse).
+    const step = async (what: string, fn: () => Promise<void>) => {
+      try {
+        await fn();
+      } catch (err) {
+        console.error(JSON.stringify({ msg: "session event step failed", step: what, err: String(err) }));
+      }
+    };
 
     if (update.qr) {
-      this.qr = update.qr;
-      for (const waiter of [...this.qrWaiters]) waiter(update.qr);
-      this.stream.publish("qr", { qr: update.qr, qr_code: await qrPngDataUrl(update.qr) });
-      await this.emit("session.qr", { qr: update.qr });
+      const qr = update.qr;
+      this.qr = qr;
+      for (const waiter of [...this.qrWaiters]) waiter(qr);
+      await step("qr", async () => {
+        this.stream.publish("qr", { qr, qr_code: await qrPngDataUrl(qr) });
+        await this.emit("session.qr", { qr });
+      });
     }
 
     if (update.connection === "open") {
       this.qr = null;
-      const me = this.auth().state.creds.me;
-      const phoneNumber = me?.id ? jidToPhone(me.id.replace(/:\d+@/, "@")) : null;
-      const displayName = me?.name ?? me?.verifiedName ?? null;
-      await this.setState({ status: "connected", reason: null, phoneNumber, displayName, attempts: 0, sleeping: false });
-      await this.schedule.clear("reconnect");
-      this.stream.publish("connected", { phone_number: phoneNumber, display_name: displayName });
-      const config = this.config()!;
-      if (config.connectionMode === "on_demand") await this.schedule.set("idle", Date.now() + config.idleTimeoutMs);
-      else await this.schedule.set("wake", Date.now() + WATCHDOG_MS);
-      await this.scheduleOutbox();
+      this.socketReady = true;
+      await step("open", async () => {
+        const me = this.auth().state.creds.me;
+        const phoneNumber = me?.id ? jidToPhone(me.id.replace(/:\d+@/, "@")) : null;
+        const displayName = me?.name ?? me?.verifiedName ?? null;
+        await this.setState({ status: "connected", reason: null, phoneNumber, displayName, attempts: 0, sleeping: false });
+        await this.schedule.clear("reconnect");
+        this.stream.publish("connected", { phone_number: phoneNumber, display_name: displayName });
+        const config = this.config()!;
+        if (config.connectionMode === "on_demand") await this.schedule.set("idle", Date.now() + config.idleTimeoutMs);
+        else await this.schedule.set("wake", Date.now() + WATCHDOG_MS);
+        await this.scheduleOutbox();
+      });
     }
 
-    if (events["messages.update"]) await this.sender.onUpdates(this.config()!, events["messages.update"]);
-    if (events["messages.upsert"]) {
-      const config = this.config()!;
-      const phone = this.readState().phoneNumber;
-      const received = await this.sender.onUpsert(config, events["messages.upsert"], phone);
-      if (received.length > 0) {
-        await this.autoReply(config, received, phone);
-        await this.touchIdle();
-      }
+    const updates = events["messages.update"];
+    if (updates) await step("receipts", () => this.sender.onUpdates(this.config()!, updates));
+    const upsert = events["messages.upsert"];
+    if (upsert) {
+      await step("messages", async () => {
+        const config = this.config()!;
+        const phone = this.readState().phoneNumber;
+        const received = await this.sender.onUpsert(config, upsert, phone);
+        if (received.length > 0) {
+          await this.autoReply(config, received, phone);
+          await this.touchIdle();
+        }
+      });
     }
 
     if (update.connection === "close") {
       this.socket = undefined;
+      this.socketReady = false;
       this.qr = null;
       const statusCode = (update.lastDisconnect?.error as CloseError | undefined)?.output?.statusCode;
       await this.handleClose(statusCode, update.lastDisconnect?.error?.message);
@@ -432,11 +465,11 @@ export class SessionObject extends DurableObject<Env> {
     if (!config) return;
     const state = this.readState();
     if (state.status === "banned" || state.status === "failed" || state.reason === "logged_out") {
-      for (const entry of this.outbox.drain()) await this.sender.fail(config, entry.item, `session_${state.reason ?? state.status}`);
+      for (const entry of this.outbox.drain()) await this.sender.fail(entry.item.messageId, `session_${state.reason ?? state.status}`);
       return this.scheduleOutbox();
     }
     for (const entry of this.outbox.expired(Date.now() - OUTBOX_MAX_WAIT_MS)) {
-      await this.sender.fail(config, entry.item, "session_unavailable");
+      await this.sender.fail(entry.item.messageId, "session_unavailable");
     }
     if (!this.socket || state.status !== "connected") {
       // Sleeping on_demand sessions wake for work; the `open` event reschedules the outbox.
@@ -468,9 +501,22 @@ export class SessionObject extends DurableObject<Env> {
     if (config?.connectionMode === "on_demand" && this.socket) await this.schedule.set("idle", Date.now() + config.idleTimeoutMs);
   }
 
-  private async connectedSocket(): Promise<WASocket> {
-    if (this.socket && this.readState().status === "connected") return this.socket;
-    throw new Error("The session is not connected.");
+  /** A logged-in socket, waking a sleeping (on_demand) or evicted session for the work. */
+  private async connectedSocket(timeoutMs = 15_000): Promise<WASocket> {
+    const state = this.readState();
+    if (state.status !== "connected" && !(state.status === "disconnected" && this.schedule.has("reconnect"))) {
+      throw rpcError(409, `The session is ${state.status}.`);
+    }
+    if (!this.socket && state.running) {
+      await this.setState({ sleeping: false });
+      this.openSocket();
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (!(this.socket && this.socketReady)) {
+      if (Date.now() > deadline) throw rpcError(409, "The session did not come online in time; try again.");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return this.socket;
   }
 
   /** Webhook events never break the session: a failure is logged and the session goes on. */

@@ -126,7 +126,11 @@ describe("/v1/whatsapp/webhooks CRUD", () => {
     expect(first.status).toBe(201);
     expect(again.status).toBe(201);
     expect(again.headers.get("Idempotent-Replayed")).toBe("true");
-    expect(again.json.webhook).toEqual(first.json.webhook);
+    // The same webhook, but the secret is shown only once: the replay does not repeat it.
+    expect(first.json.webhook.secret).toMatch(/^whsec_/);
+    expect(again.json.webhook).toEqual({ ...first.json.webhook, secret: null });
+    const stored = await env.DB.prepare("SELECT response FROM idempotency_keys WHERE key = ?").bind(headers["Idempotency-Key"]).first<{ response: string }>();
+    expect(stored!.response).not.toContain("whsec_");
     expect((await call("GET", "/v1/whatsapp/webhooks", { key: account.key })).json.webhooks).toHaveLength(1);
     const reused = await call("POST", "/v1/whatsapp/webhooks", { key: account.key, body: { ...body, events: ["session.qr"] }, headers });
     expect(reused.status).toBe(422);

@@ -1,0 +1,18 @@
+import { rpcErrorMessage, rpcErrorStatus, type RpcErrorStatus } from "../domain/rpc-error";
+import { ApiError } from "./errors";
+
+const DEFAULT_CODES: Record<RpcErrorStatus, string> = { 404: "not_found", 409: "conflict", 422: "validation_failed" };
+
+/**
+ * Calls a Durable Object; an error that carries a status (src/domain/rpc-error.ts) becomes
+ * that HTTP error with the given code, anything else stays an internal error.
+ */
+export async function callObject<T>(fn: () => Promise<T>, codes: Partial<Record<RpcErrorStatus, string>> = {}): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const status = rpcErrorStatus(err);
+    if (!status) throw err;
+    throw new ApiError(status, codes[status] ?? DEFAULT_CODES[status], rpcErrorMessage(err));
+  }
+}
