@@ -231,8 +231,13 @@ export async function commitSends(
     }
   }
 
-  // Never leave an accepted message that nothing will send: what the queue refuses fails now.
-  const jobs = [...groupBySession(sends)].flatMap(([sessionId, items]) => packSendJobs(sessionId, items));
+  // Small sends (OTPs, notifications) go straight to their session's outbox: the queue's batch
+  // wait would add about a second. Bulk sends, and anything the session refuses, go through
+  // the send queue. Never leave an accepted message that nothing will send: what the queue
+  // refuses fails now.
+  const bySession = groupBySession(sends);
+  const handed = count <= DIRECT_HANDOFF_MAX ? await handToSessions(env, bySession) : new Set<string>();
+  const jobs = [...bySession].flatMap(([sessionId, items]) => packSendJobs(sessionId, items.filter((i) => !handed.has(i.messageId))));
   const { enqueuedIds, failedIds } = await enqueueSendJobs(env, jobs);
   if (failedIds.length > 0) {
     const failed = await failMessages(db, failedIds, "queue_unavailable");
@@ -249,6 +254,24 @@ export async function commitSends(
   }
   const answer = render(balance, remaining(balance));
   return Response.json(answer.body, { status: answer.status });
+}
+
+const DIRECT_HANDOFF_MAX = 20;
+
+/** Ids of the messages their session object took; a session that fails is left to the queue. */
+async function handToSessions(env: Env, bySession: Map<string, OutboxItem[]>): Promise<Set<string>> {
+  const handed = new Set<string>();
+  await Promise.all(
+    [...bySession].map(async ([sessionId, items]) => {
+      try {
+        await env.SESSION.get(env.SESSION.idFromName(sessionId)).enqueue(items);
+        for (const item of items) handed.add(item.messageId);
+      } catch (err) {
+        console.warn(JSON.stringify({ msg: "direct hand-off failed; using the send queue", session: sessionId, err: String(err) }));
+      }
+    }),
+  );
+  return handed;
 }
 
 function groupBySession(sends: PreparedSend[]): Map<string, OutboxItem[]> {

@@ -27,7 +27,8 @@ const WATCHDOG_MS = 60_000;
 const OUTBOX_MAX_WAIT_MS = 24 * 60 * 60_000;
 const OUTBOX_RECHECK_MS = 30_000;
 // One alarm run sends for at most this long, then yields to the next alarm.
-const OUTBOX_BURST_MS = 20_000;
+// Short, so other calls to this object (and, locally, to the whole runtime) are not held up.
+const OUTBOX_BURST_MS = 5_000;
 
 interface SessionState {
   status: SessionStatus;
