@@ -124,7 +124,13 @@ export function registerSessionRoutes(api: Api): void {
         throw tooManyRequests("session_limit_reached", `Your ${auth.account.plan} plan allows ${max_sessions} sessions. Delete one or upgrade.`);
       }
       const stub = sessionStub(env, row.id);
-      await stub.start(sessionConfig(row));
+      try {
+        await stub.start(sessionConfig(row));
+      } catch (err) {
+        // No object, no session: the row must not linger and count against the plan.
+        await deleteSession(database(env), auth.account.id, row.id);
+        throw err;
+      }
       const qr = await stub.waitForQr(FIRST_QR_WAIT_MS);
       const fresh = (await findSession(database(env), auth.account.id, row.id)) ?? row;
       return ok({ session: presentSession(fresh), qr_code: qr ? await qrPngDataUrl(qr) : null }, 201);

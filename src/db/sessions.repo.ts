@@ -46,10 +46,6 @@ export async function findSession(db: Db, accountId: string, idOrSessionId: stri
     .get();
 }
 
-export async function findSessionById(db: Db, id: string): Promise<SessionRow | undefined> {
-  return db.select().from(sessions).where(eq(sessions.id, id)).get();
-}
-
 export async function countAccountSessions(db: Db, accountId: string): Promise<number> {
   const row = await db.select({ n: count() }).from(sessions).where(eq(sessions.accountId, accountId)).get();
   return row?.n ?? 0;
