@@ -24,17 +24,36 @@ const field = (message: string, code: string) => [{ field: "media_url", in: "bod
 const unreachable = (message: string) => new ApiError(422, "media_unreachable", message, field(message, "media_unreachable"));
 const refused = (message: string) => new ApiError(422, "validation_failed", "The request is invalid.", field(message, "media_url_not_allowed"));
 
-/** fetch that follows redirects by hand, so every hop's host is checked too. */
-async function fetchChecked(url: string, init: RequestInit, allowPrivate: boolean, timeoutMs: number): Promise<Response> {
+/** Why a media URL could not be fetched: refused by the host rules, or unreachable. */
+export class MediaUrlProblem extends Error {
+  constructor(
+    readonly code: "media_url_not_allowed" | "media_unreachable",
+    /** A refused URL or a redirect loop will not change on retry; a network error might. */
+    readonly permanent: boolean,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * fetch that follows redirects by hand, so every hop's host is checked against the media
+ * host rules. Used when a message is accepted and again when its session sends it.
+ */
+export async function fetchMediaUrl(url: string, init: RequestInit, allowPrivate: boolean, timeoutMs: number): Promise<Response> {
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const problem = mediaUrlProblem(current, allowPrivate);
-    if (problem) throw hop === 0 ? refused(problem) : unreachable(`media_url redirects to a refused URL: ${problem}`);
+    if (problem) {
+      throw hop === 0
+        ? new MediaUrlProblem("media_url_not_allowed", true, problem)
+        : new MediaUrlProblem("media_unreachable", true, `media_url redirects to a refused URL: ${problem}`);
+    }
     let response: Response;
     try {
       response = await fetch(current, { ...init, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
     } catch (error) {
-      throw unreachable(`media_url could not be fetched: ${error instanceof Error ? error.message : String(error)}`);
+      throw new MediaUrlProblem("media_unreachable", false, `media_url could not be fetched: ${error instanceof Error ? error.message : String(error)}`);
     }
     const location = response.headers.get("Location");
     if (response.status >= 300 && response.status < 400 && location) {
@@ -44,7 +63,16 @@ async function fetchChecked(url: string, init: RequestInit, allowPrivate: boolea
     }
     return response;
   }
-  throw unreachable(`media_url redirects more than ${MAX_REDIRECTS} times.`);
+  throw new MediaUrlProblem("media_unreachable", true, `media_url redirects more than ${MAX_REDIRECTS} times.`);
+}
+
+async function fetchChecked(url: string, init: RequestInit, allowPrivate: boolean, timeoutMs: number): Promise<Response> {
+  try {
+    return await fetchMediaUrl(url, init, allowPrivate, timeoutMs);
+  } catch (error) {
+    if (!(error instanceof MediaUrlProblem)) throw error;
+    throw error.code === "media_url_not_allowed" ? refused(error.message) : unreachable(error.message);
+  }
 }
 
 function verdictError(verdict: { code: "unsupported_media_type" | "media_too_large"; message: string }): ApiError {

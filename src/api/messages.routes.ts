@@ -1,11 +1,12 @@
 import { z } from "zod";
 import { database } from "../db/client";
-import { decodeCursor, encodeCursor, findMessage, listMessages, markMessageRevoked, type MessageFilters, type MessageRow } from "../db/messages.repo";
+import { findMessage, listMessages, markMessageRevoked, type MessageFilters, type MessageRow } from "../db/messages.repo";
 import { findSession } from "../db/sessions.repo";
 import { normalizePhone } from "../domain/phone";
 import { now, toTimestamp } from "../domain/time";
 import { registerCampaignRoutes } from "./campaigns.routes";
 import { conflict, notFound, unprocessable, type ErrorDetail } from "./errors";
+import { decodeCursor, encodeCursor } from "../domain/cursor";
 import { ok } from "./http";
 import { callObject } from "./object-call";
 import { idempotencyContext, replayIdempotent } from "./idempotency";

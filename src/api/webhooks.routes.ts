@@ -14,7 +14,6 @@ import {
   resetForReplay,
   updateWebhook,
   type AttemptRow,
-  type DeliveryCursor,
   type DeliveryRow,
   type WebhookPatch,
   type WebhookRow,
@@ -24,6 +23,7 @@ import { checkWebhookUrl, privateHostsAllowed } from "../domain/webhook-url";
 import { emitTestEvent } from "../events/emit";
 import { conflict, notFound, unprocessable } from "./errors";
 import { idempotencyContext, replayIdempotent } from "./idempotency";
+import { decodeCursor, encodeCursor, type Cursor } from "../domain/cursor";
 import { ok } from "./http";
 import type { Api } from "./route";
 import {
@@ -84,18 +84,10 @@ export function presentDelivery(row: DeliveryRow, attempts: AttemptRow[]) {
   };
 }
 
-function encodeCursor(row: DeliveryRow): string {
-  return btoa(JSON.stringify([row.createdAt, row.id])).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function decodeCursor(raw: string): DeliveryCursor {
-  try {
-    const [createdAt, id] = JSON.parse(atob(raw.replace(/-/g, "+").replace(/_/g, "/"))) as unknown[];
-    if (typeof createdAt === "string" && typeof id === "string") return { createdAt, id };
-  } catch {
-    // fall through
-  }
-  throw unprocessable([{ field: "cursor", in: "query", message: "Not a cursor this API returned." }]);
+function parseCursor(raw: string): Cursor {
+  const cursor = decodeCursor(raw);
+  if (!cursor) throw unprocessable([{ field: "cursor", in: "query", message: "Not a cursor this API returned." }]);
+  return cursor;
 }
 
 function checkedUrl(env: Env, raw: string): string {
@@ -293,7 +285,7 @@ export function registerWebhookRoutes(api: Api): void {
     async handler({ env, auth, params, query }) {
       const db = database(env);
       await loadWebhook(db, auth.account.id, params.id);
-      const cursor = query.cursor ? decodeCursor(query.cursor) : null;
+      const cursor = query.cursor ? parseCursor(query.cursor) : null;
       const rows = await listDeliveries(db, auth.account.id, params.id, { limit: query.limit + 1, cursor, status: query.status });
       const page = rows.slice(0, query.limit);
       const attempts = await listAttempts(db, page.map((r) => r.id));

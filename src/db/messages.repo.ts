@@ -1,5 +1,6 @@
 import { and, desc, eq, gte, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import { now } from "../domain/time";
+import type { Cursor } from "../domain/cursor";
 import type { Db } from "./client";
 import { campaigns, messages } from "./schema";
 
@@ -371,25 +372,6 @@ export interface MessageFilters {
   sessionUuid?: string;
   timeFrom?: string;
   timeTo?: string;
-}
-
-export interface Cursor {
-  createdAt: string;
-  id: string;
-}
-
-export function encodeCursor(c: Cursor): string {
-  return btoa(JSON.stringify([c.createdAt, c.id])).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-export function decodeCursor(raw: string): Cursor | null {
-  try {
-    const [createdAt, id] = JSON.parse(atob(raw.replace(/-/g, "+").replace(/_/g, "/"))) as unknown[];
-    if (typeof createdAt !== "string" || typeof id !== "string") return null;
-    return { createdAt, id };
-  } catch {
-    return null;
-  }
 }
 
 /** Newest first, keyset-paginated on (created_at, id). */

@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
 import type { WebhookFilters } from "../domain/webhook-events";
 import { now } from "../domain/time";
+import type { Cursor } from "../domain/cursor";
 import type { Db } from "./client";
 import { webhookAttempts, webhookDeliveries, webhooks } from "./schema";
 
@@ -148,17 +149,13 @@ export async function findWebhookDelivery(db: Db, accountId: string, webhookId: 
     .get();
 }
 
-export interface DeliveryCursor {
-  createdAt: string;
-  id: string;
-}
 
 /** Newest first; `cursor` is the last row of the previous page. */
 export async function listDeliveries(
   db: Db,
   accountId: string,
   webhookId: string,
-  options: { limit: number; cursor?: DeliveryCursor | null; status?: DeliveryStatus },
+  options: { limit: number; cursor?: Cursor | null; status?: DeliveryStatus },
 ): Promise<DeliveryRow[]> {
   const conditions = [eq(webhookDeliveries.accountId, accountId), eq(webhookDeliveries.webhookId, webhookId)];
   if (options.status) conditions.push(eq(webhookDeliveries.status, options.status));

@@ -1,11 +1,10 @@
-import { allowPrivateMediaHosts } from "../api/media-fetch";
-import { checkMimetype, isMediaType, MEDIA_RULES, mediaUrlProblem, normalizeMimetype, sniffMimetype } from "../domain/media-policy";
+import { allowPrivateMediaHosts, fetchMediaUrl, MediaUrlProblem } from "../api/media-fetch";
+import { checkMimetype, isMediaType, MEDIA_RULES, normalizeMimetype, sniffMimetype } from "../domain/media-policy";
 import type { FetchedMedia } from "./message-content";
 
 // The session downloads a message's media when it sends it (the API only probed it), under
 // the same rules: allowed hosts at every redirect, the type's size limit, a sniffed type.
 
-const MAX_REDIRECTS = 5;
 const TIMEOUT_MS = 60_000;
 
 export class MediaDownloadError extends Error {
@@ -20,23 +19,13 @@ export class MediaDownloadError extends Error {
 
 export async function downloadMedia(env: Env, type: string, url: string): Promise<FetchedMedia> {
   if (!isMediaType(type)) throw new MediaDownloadError("unsupported_media_type", true, `${type} messages carry no media`);
-  const allowPrivate = allowPrivateMediaHosts(env);
-  let current = url;
-  let response: Response | undefined;
-  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const problem = mediaUrlProblem(current, allowPrivate);
-    if (problem) throw new MediaDownloadError("media_url_not_allowed", true, problem);
-    response = await fetch(current, { redirect: "manual", signal: AbortSignal.timeout(TIMEOUT_MS) });
-    const location = response.headers.get("Location");
-    if (response.status >= 300 && response.status < 400 && location) {
-      await response.body?.cancel();
-      current = new URL(location, current).toString();
-      response = undefined;
-      continue;
-    }
-    break;
+  let response: Response;
+  try {
+    response = await fetchMediaUrl(url, {}, allowPrivateMediaHosts(env), TIMEOUT_MS);
+  } catch (err) {
+    if (err instanceof MediaUrlProblem) throw new MediaDownloadError(err.code, err.permanent, err.message);
+    throw err;
   }
-  if (!response) throw new MediaDownloadError("media_unreachable", true, "too many redirects");
   if (!response.ok || !response.body) {
     await response.body?.cancel();
     // 4xx will not change on retry; 5xx might.
