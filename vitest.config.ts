@@ -25,6 +25,8 @@ export default defineConfig(async () => {
             ADMIN_TOKEN: "test-admin-token",
             // Expected disconnects (515 after pairing, injected faults) are logged at error level.
             BAILEYS_LOG_LEVEL: "fatal",
+            // Non-sandbox sessions connect here, a closed port: tests never reach WhatsApp.
+            WHATSAPP_WS_URL: "ws://127.0.0.1:1/ws/chat",
             // Webhooks: the test receiver listens on 127.0.0.1; retries come at once.
             ALLOW_PRIVATE_WEBHOOK_HOSTS: "on",
             WEBHOOK_RETRY_SCALE: "0",

@@ -1,9 +1,10 @@
 import { api } from "./api/router";
 import { handleQueue } from "./queues";
-import { requeueOverdueDeliveries, requeueStaleSends } from "./queues/sweeper.cron";
+import { sweep } from "./queues/sweeper.cron";
 
 export { SessionObject } from "./session/session.do";
 export { SandboxObject } from "./sandbox/sandbox.do";
+export { RecoveryObject } from "./recovery/recovery.do";
 
 export default {
   fetch(request, env, ctx) {
@@ -13,7 +14,6 @@ export default {
     return handleQueue(batch, env, ctx);
   },
   async scheduled(_controller, env, _ctx) {
-    await requeueOverdueDeliveries(env);
-    await requeueStaleSends(env);
+    await sweep(env);
   },
 } satisfies ExportedHandler<Env>;

@@ -5,12 +5,13 @@ import { database } from "../db/client";
 import { accounts, apiKeys } from "../db/schema";
 import { PLAN_NAMES } from "../domain/plans";
 import { AccountSchema, NewApiKeySchema } from "./account.schemas";
+import { singleLine } from "./schemas";
 import { ok } from "./http";
 import { presentAccount, presentApiKey } from "./presenters";
 import type { Api } from "./route";
 
 const CreateAccountBody = z.object({
-  name: z.string().trim().min(1).max(200),
+  name: singleLine(z.string().trim().min(1).max(200)),
   plan: z.enum(PLAN_NAMES).default("free"),
   balance: z.number().nonnegative().optional(),
   message_cost: z.number().nonnegative().optional(),

@@ -32,7 +32,7 @@ export function registerBotRoutes(api: Api): void {
     path: "/v1/whatsapp/sessions/{id}/bot",
     summary: "Replace the session's auto-reply bot settings",
     description:
-      "Omitted fields take their defaults. Replies use `{a|b}` spintax and the placeholders [name] (push name, else number), [number], [bot_name], [date] and [time] (bot time zone). Keyword rules are checked in order; the first match answers, else `default_message` when `actions.send_default_msg`. Replies are sent and charged like any message.",
+      "Omitted fields take their defaults. Replies use `{a|b}` spintax and the placeholders [name] (push name, else number), [number], [bot_name], [date] and [time] (bot time zone). Keyword rules are checked in order; the first match answers, else `default_message` when `actions.send_default_msg`. Replies are sent and charged like any message. Regex rules use RE2 syntax and run in linear time (no backreferences or lookaround). `chat_limits` stops reply loops (two bots answering each other): at most `max_replies` bot replies per chat within `window_minutes`, at least `min_interval_seconds` apart; messages beyond are recorded but not answered.",
     tags,
     auth: "account",
     params: SessionIdParams,

@@ -5,9 +5,16 @@ import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { idempotencyKeys } from "../db/schema";
 import { sha256Hex } from "../domain/api-keys";
+import { now } from "../domain/time";
 import { ApiError } from "./errors";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+// A reservation (status 0) marks a request being processed; one older than this was abandoned
+// (its isolate died mid-request) and no longer blocks the key. Well above the longest handler
+// (session create waits up to ~15 s for a QR, a sandbox scan ~10 s), so a slow request is never
+// taken over while it still runs.
+const IN_PROGRESS = 0;
+export const IN_PROGRESS_STALE_MS = 5 * 60_000;
 
 export interface IdempotencyContext {
   key: string;
@@ -28,7 +35,10 @@ export function idempotencyKey(request: Request): string | null {
   return key;
 }
 
-/** JSON with sorted keys, so equal bodies hash equally whatever their key order. */
+/**
+ * JSON with sorted keys, so equal bodies hash equally whatever their key order. Recursive, but
+ * only ever on a parsed body, whose nesting the body reader caps (MAX_JSON_DEPTH).
+ */
 export function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
   if (value && typeof value === "object") {
@@ -40,11 +50,22 @@ export function stableJson(value: unknown): string {
   return JSON.stringify(value) ?? "null";
 }
 
+/** The path as the client meant it: `/phones/%2B1555…` and `/phones/+1555…` are one request. */
+function decodedPath(url: URL): string {
+  try {
+    return decodeURIComponent(url.pathname);
+  } catch {
+    return url.pathname; // the router refuses it anyway
+  }
+}
+
+/** `body` is the parsed body, or null for a route that takes none (whatever was sent). */
 export async function idempotencyContext(request: Request, url: URL, body: unknown): Promise<IdempotencyContext | null> {
   const key = idempotencyKey(request);
   if (!key) return null;
   const method = request.method.toUpperCase();
-  return { key, method, path: url.pathname, requestHash: await sha256Hex(`${method} ${url.pathname}\n${stableJson(body)}`) };
+  const path = decodedPath(url);
+  return { key, method, path, requestHash: await sha256Hex(`${method} ${path}\n${stableJson(body)}`) };
 }
 
 /** The stored answer for a repeat of this request, or null to process it; 422 for a reused key. */
@@ -52,7 +73,8 @@ export async function replayIdempotent(db: Db, accountId: string, ctx: Idempoten
   const where = and(eq(idempotencyKeys.accountId, accountId), eq(idempotencyKeys.key, ctx.key));
   const row = await db.select().from(idempotencyKeys).where(where).get();
   if (!row) return null;
-  if (Date.now() - Date.parse(row.createdAt) > IDEMPOTENCY_TTL_MS) {
+  const age = Date.now() - Date.parse(row.createdAt);
+  if (age > IDEMPOTENCY_TTL_MS || (row.statusCode === IN_PROGRESS && age > IN_PROGRESS_STALE_MS)) {
     await db.delete(idempotencyKeys).where(and(where, eq(idempotencyKeys.createdAt, row.createdAt)));
     return null;
   }
@@ -60,6 +82,11 @@ export async function replayIdempotent(db: Db, accountId: string, ctx: Idempoten
     throw new ApiError(422, "idempotency_key_reused", "This Idempotency-Key was used with a different request; use a new key.", [
       { field: "Idempotency-Key", in: "header", message: `First used for ${row.method} ${row.path} with another body.` },
     ]);
+  }
+  if (row.statusCode === IN_PROGRESS) {
+    throw new ApiError(409, "idempotency_key_in_progress", "A request with this Idempotency-Key is still being processed; retry shortly.", [], {
+      "Retry-After": "1",
+    });
   }
   // Re-serialised so numbers stored by SQLite (4990.0) read as the first answer did (4990).
   return Response.json(JSON.parse(row.response), { status: row.statusCode, headers: { "Idempotent-Replayed": "true" } });
@@ -79,4 +106,71 @@ export async function storeIdempotent(db: Db, accountId: string, ctx: Idempotenc
       set: { statusCode: status, response: JSON.stringify(body) },
       setWhere: eq(idempotencyKeys.requestHash, ctx.requestHash),
     });
+}
+
+/**
+ * Runs a creating request at most once per key: reserves the key (a concurrent twin gets 409 or
+ * the stored answer), runs `handler`, stores a 2xx JSON answer (through `redact`, so a secret
+ * shown once is never kept), and releases the key on failure so the request can be retried as
+ * it is. Routes that create in their own D1 transaction (messages, webhooks) store the answer
+ * inside it instead.
+ *
+ * The reservation belongs to this request: it holds a random token (in `response` while the
+ * status is 0) and the request hash, and store/release match both. If it went stale and another
+ * request took the key over, this request's answer or failure never touches the newcomer's row.
+ */
+export async function runIdempotent(
+  db: Db,
+  accountId: string,
+  ctx: IdempotencyContext,
+  handler: () => Promise<Response>,
+  redact: (answer: unknown) => unknown = (answer) => answer,
+): Promise<Response> {
+  const replay = await replayIdempotent(db, accountId, ctx);
+  if (replay) return replay;
+  const token = `reserved:${crypto.randomUUID()}`;
+  const inserted = await db
+    .insert(idempotencyKeys)
+    .values({ accountId, key: ctx.key, method: ctx.method, path: ctx.path, requestHash: ctx.requestHash, statusCode: IN_PROGRESS, response: token, createdAt: now() })
+    .onConflictDoNothing()
+    .run();
+  if (!inserted.meta.changes) {
+    const twin = await replayIdempotent(db, accountId, ctx);
+    if (twin) return twin;
+    throw new ApiError(409, "idempotency_key_in_progress", "A request with this Idempotency-Key is still being processed; retry shortly.", [], { "Retry-After": "1" });
+  }
+  const mine = and(
+    eq(idempotencyKeys.accountId, accountId),
+    eq(idempotencyKeys.key, ctx.key),
+    eq(idempotencyKeys.statusCode, IN_PROGRESS),
+    eq(idempotencyKeys.requestHash, ctx.requestHash),
+    eq(idempotencyKeys.response, token),
+  );
+  const lost = (action: string) =>
+    console.warn(JSON.stringify({ msg: `idempotency reservation taken over before ${action}; left the newer request's row alone`, account: accountId, key: ctx.key }));
+  const release = async () => {
+    const released = await db.delete(idempotencyKeys).where(mine).run();
+    if (!released.meta.changes) lost("release");
+  };
+  let response: Response;
+  try {
+    response = await handler();
+  } catch (error) {
+    await release().catch((err: unknown) => console.error(JSON.stringify({ msg: "idempotency release failed", key: ctx.key, err: String(err) })));
+    throw error;
+  }
+  try {
+    const text = response.ok && (response.headers.get("Content-Type") ?? "").includes("json") ? await response.clone().text() : null;
+    if (text === null) {
+      await release();
+      return response;
+    }
+    const stored = JSON.stringify(redact(JSON.parse(text)));
+    const updated = await db.update(idempotencyKeys).set({ statusCode: response.status, response: stored }).where(mine).run();
+    if (!updated.meta.changes) lost("storing the answer");
+  } catch (error) {
+    // What was created is created: the client gets its answer; the reservation goes stale.
+    console.error(JSON.stringify({ msg: "storing the idempotent answer failed", account: accountId, key: ctx.key, err: error instanceof Error ? error.message : String(error) }));
+  }
+  return response;
 }

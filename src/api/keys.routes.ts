@@ -7,10 +7,10 @@ import { notFound } from "./errors";
 import { ok } from "./http";
 import { presentApiKey } from "./presenters";
 import type { Api } from "./route";
-import { IdParams } from "./schemas";
+import { IdParams, singleLine } from "./schemas";
 
 const CreateKeyBody = z.object({
-  name: z.string().trim().min(1).max(100).default("API key").meta({ example: "production" }),
+  name: singleLine(z.string().trim().min(1).max(100)).default("API key").meta({ example: "production" }),
 });
 
 export function registerKeyRoutes(api: Api): void {
@@ -18,10 +18,13 @@ export function registerKeyRoutes(api: Api): void {
     method: "post",
     path: "/v1/keys",
     summary: "Create an API key (the secret is shown once)",
+    description: "With an Idempotency-Key, a replay answers with the same key and `key: null` (the secret is stored nowhere).",
     tags: ["API keys"],
     auth: "account",
     body: CreateKeyBody,
     bodyOptional: true,
+    // A replay shows the key without its secret, which is shown once and stored nowhere.
+    idempotentAnswer: (answer) => ({ ...answer, api_key: { ...answer.api_key, key: null } }),
     responses: {
       201: { description: "Created", schema: z.object({ success: z.literal(true), api_key: NewApiKeySchema }) },
     },

@@ -3,6 +3,7 @@
 // stops past the type's limit, sniffs the leading bytes and hashes the content. Nothing is
 // buffered; the session object downloads the media again when it sends.
 import { checkMimetype, checkSize, formatBytes, isGenericMimetype, MEDIA_RULES, mediaUrlProblem, normalizeMimetype, sniffMimetype, type MediaType } from "../domain/media-policy";
+import { forEachChunkCapped, StreamTooLarge } from "../domain/capped-stream";
 import { ApiError } from "./errors";
 
 const MAX_REDIRECTS = 5;
@@ -116,23 +117,16 @@ export async function probeMedia(env: Env, type: MediaType, url: string): Promis
 
   const digest = new crypto.DigestStream("SHA-256");
   const writer = digest.getWriter();
-  const reader = response.body.getReader();
   const head = new Uint8Array(SNIFF_BYTES);
   let size = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (size < SNIFF_BYTES) head.set(value.subarray(0, SNIFF_BYTES - size), size);
-      size += value.byteLength;
-      if (size > max) {
-        await reader.cancel();
-        // The server did not say how large it is; we only know it passed the limit.
-        throw verdictError({ code: "media_too_large", message: `A ${type} may be at most ${formatBytes(max)}; this one is larger.` });
-      }
+    size = await forEachChunkCapped(response.body, max, async (value, offset) => {
+      if (offset < SNIFF_BYTES) head.set(value.subarray(0, SNIFF_BYTES - offset), offset);
       await writer.write(value);
-    }
+    });
   } catch (error) {
+    // The server did not say how large it is; we only know it passed the limit.
+    if (error instanceof StreamTooLarge) throw verdictError({ code: "media_too_large", message: `A ${type} may be at most ${formatBytes(max)}; this one is larger.` });
     if (error instanceof ApiError) throw error;
     throw unreachable(`media_url download failed: ${error instanceof Error ? error.message : String(error)}`);
   } finally {

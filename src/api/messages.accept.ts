@@ -9,7 +9,7 @@ import { isMediaType } from "../domain/media-policy";
 import { documentFilename, normalizeContact } from "../domain/message-types";
 import { normalizePhone } from "../domain/phone";
 import { planLimits, remainingMessages } from "../domain/plans";
-import { now, secondsUntilNextUtcDay, toTimestamp, utcDay } from "../domain/time";
+import { now, secondsUntilNextUtcDay, toTimestamp } from "../domain/time";
 import type { OutboxItem } from "../session/outbox.types";
 import { enqueueSendJobs, packSendJobs } from "../queues/send.queue";
 import { checkWebhookUrl, privateHostsAllowed } from "../domain/webhook-url";
@@ -199,7 +199,6 @@ export async function commitSends(
         messageCost: account.messageCost,
         totalCost,
         count,
-        day: utcDay(),
         dailyLimit,
         sends: sends.map((s) => ({ campaign: s.campaign, messages: s.rows })),
         idempotency: idem ? { ...idem, statusCode: template.status, response: JSON.stringify(template.body) } : undefined,

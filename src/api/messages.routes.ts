@@ -130,6 +130,7 @@ export function registerMessageRoutes(api: Api): void {
     tags,
     auth: "account",
     body: SendMessageBody,
+    idempotency: "handler", // stored in the accepting D1 transaction
     responses: { 201: { description: "Queued (or scheduled)", schema: SendResponse }, ...sendErrors },
     async handler({ env, auth, body, request, url }) {
       const idem = await idempotencyContext(request, url, body);
@@ -167,6 +168,7 @@ export function registerMessageRoutes(api: Api): void {
     tags,
     auth: "account",
     body: BatchBody,
+    idempotency: "handler", // stored in the accepting D1 transaction
     responses: { 200: { description: "Per-item results", schema: BatchResponse }, ...sendErrors },
     async handler({ env, auth, body, request, url }) {
       const idem = await idempotencyContext(request, url, body);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { CONTACT_PHONE_TYPES, HOME_WORK, LIMITS, MESSAGE_TYPES, typeRuleIssues, type MessageFields } from "../domain/message-types";
 import { normalizePhone } from "../domain/phone";
-import { Timestamp } from "./schemas";
+import { IsoDateTime, SafeKey, Timestamp, queryInt, singleLine } from "./schemas";
 
 export const MESSAGE_STATUSES = ["queued", "sent", "delivered", "read", "failed", "scheduled"] as const;
 export const DIRECTIONS = ["incoming", "outgoing"] as const;
@@ -65,10 +65,10 @@ export const SendMessageBody = z
     content: z.string().max(LIMITS.text).nullish().meta({ description: "Text body (text, max 4096) or caption (image, video, document; max 1024)." }),
     media_url: HttpUrl.nullish().meta({ description: "Public http(s) URL of the media; fetched and checked at accept time." }),
     delay_between: z.number().int().min(0).max(LIMITS.delayBetweenMs).default(500).meta({ description: "Milliseconds between consecutive sends of this session." }),
-    scheduled_at: z.iso.datetime({ offset: true }).nullish().meta({ description: "ISO 8601; held as `scheduled` until then." }),
+    scheduled_at: IsoDateTime.nullish().meta({ description: "ISO 8601; held as `scheduled` until then." }),
     callback_url: HttpUrl.nullish().meta({ description: "Seed 003: receives this message's status changes." }),
     callback_data: z.string().max(LIMITS.callbackData).nullish().meta({ description: "Seed 003: echoed in each status callback." }),
-    filename: z.string().trim().min(1).max(LIMITS.filename).optional().meta({ description: "document: the name shown (1-100 chars)." }),
+    filename: singleLine(z.string().trim().min(1).max(LIMITS.filename)).optional().meta({ description: "document: the name shown (1-100 chars)." }),
     ptt: z.boolean().optional().meta({ description: "audio: true sends a voice note." }),
     location: z
       .object({
@@ -114,7 +114,7 @@ export type SendMessage = z.output<typeof SendMessageBody>;
 
 export const BatchBody = z.object({
   messages: z
-    .array(z.record(z.string(), z.unknown()).meta({ description: "A message object as POST /v1/whatsapp/messages takes it; each is validated on its own." }))
+    .array(z.record(SafeKey, z.unknown()).meta({ description: "A message object as POST /v1/whatsapp/messages takes it; each is validated on its own." }))
     .min(1)
     .max(100),
 });
@@ -180,11 +180,17 @@ export const BatchResponse = z.object({
   }),
 });
 
-const PhoneList = z.union([z.string(), z.array(z.string())]);
+/** Most values of one list filter (each becomes a bound SQL parameter; D1 allows 100 per statement). */
+export const MAX_FILTER_VALUES = 50;
+// One value (filter[to_number]=x) reads as a list of one.
+const PhoneList = z.preprocess(
+  (value) => (typeof value === "string" ? [value] : value),
+  z.array(z.string().max(40)).max(MAX_FILTER_VALUES, `At most ${MAX_FILTER_VALUES} values.`),
+);
 export const ListMessagesQuery = z.object({
   filter: z
     .object({
-      to_number: PhoneList.optional().meta({ description: "filter[to_number][]=... (one or more)" }),
+      to_number: PhoneList.optional().meta({ description: `filter[to_number][]=... (one or more, at most ${MAX_FILTER_VALUES})` }),
       from_number: z.string().optional(),
       status: z.enum(MESSAGE_STATUSES).optional(),
       direction: z.enum(DIRECTIONS).optional(),
@@ -193,9 +199,9 @@ export const ListMessagesQuery = z.object({
     })
     .optional(),
   session_id: z.string().min(1).max(100).optional().meta({ description: "uuid or session_id string" }),
-  time_from: z.iso.datetime({ offset: true }).optional(),
-  time_to: z.iso.datetime({ offset: true }).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(10),
+  time_from: IsoDateTime.optional(),
+  time_to: IsoDateTime.optional(),
+  limit: queryInt(1, 100, 10),
   cursor: z.string().max(500).optional().meta({ description: "next_cursor of the previous page" }),
 });
 export type ListMessagesQueryT = z.output<typeof ListMessagesQuery>;

@@ -2,7 +2,10 @@ import { OpenAPIRegistry, type RouteConfig } from "@asteasolutions/zod-to-openap
 import { Router, type IRequest } from "itty-router";
 import { z, type ZodType } from "zod";
 import { authenticateAccount, authenticateAdmin, type AuthContext } from "./auth";
+import { database } from "../db/client";
+import { MAX_BODY_BYTES, readJsonBody } from "./body";
 import { ApiError, badRequest, notFound, toErrorResponse, unprocessable, type ErrorDetail } from "./errors";
+import { idempotencyContext, idempotencyKey, runIdempotent } from "./idempotency";
 import { parseQuery } from "./query";
 import { ErrorEnvelope } from "./schemas";
 
@@ -40,15 +43,32 @@ export interface RouteSpec<P, Q, B, A extends AuthMode> {
   body?: B;
   /** Body may be omitted entirely (treated as {}). */
   bodyOptional?: boolean;
+  /**
+   * Idempotency-Key handling. Default: every account POST is run at most once per key here,
+   * which is right for creating POSTs. "handler": the handler stores the answer in its own
+   * transaction. "refused": 400 if sent; for actions whose answer is ephemeral (a replay would
+   * hand back a stale code or result) or whose repeat is harmless.
+   */
+  idempotency?: "handler" | "refused";
+  /** What of a 2xx answer is stored for an Idempotency-Key replay (drop secrets shown once). */
+  idempotentAnswer?: (answer: any) => unknown;
+  /** Body size cap in bytes when a route needs more than MAX_BODY_BYTES (1 MiB). */
+  maxBodyBytes?: number;
   responses: Record<number, ResponseSpec>;
   handler: (ctx: RouteContext<Out<P>, Out<Q>, Out<B>, A>) => Promise<Response> | Response;
 }
 
 const COMMON_ERRORS: Record<number, string> = {
-  400: "Malformed request (e.g. invalid JSON).",
+  400: "Malformed request (e.g. invalid JSON, not UTF-8, nested deeper than 32 levels).",
   404: "Not found (also another account's resource).",
   422: "Validation failed; `details` names every offending field.",
 };
+
+const IdempotencyHeader = z.object({
+  "Idempotency-Key": z.string().min(1).max(255).optional().meta({
+    description: "1-255 printable ASCII characters. A repeat with the same key and body within 24 h returns the first answer (`Idempotent-Replayed: true`) and creates nothing; the same key with another body is 422 `idempotency_key_reused`; while the first is still running, 409 `idempotency_key_in_progress`.",
+  }),
+});
 
 function issuesToDetails(issues: z.core.$ZodIssue[], where: ErrorDetail["in"]): ErrorDetail[] {
   return issues.map((issue) => ({
@@ -65,17 +85,19 @@ function validate<S extends ZodType>(schema: S, value: unknown, where: ErrorDeta
   return result.data;
 }
 
-async function readJson(request: Request, optional: boolean): Promise<unknown> {
-  const text = await request.text();
-  if (!text.trim()) {
-    if (optional) return {};
-    throw badRequest("missing_body", "A JSON request body is required.");
+/** Path parameters as the client meant them: generated clients percent-encode `+` and `@`. */
+function decodeParams(raw: Record<string, string> | undefined): Record<string, string> {
+  const params: Record<string, string> = Object.create(null);
+  for (const [name, value] of Object.entries(raw ?? {})) {
+    try {
+      params[name] = decodeURIComponent(value);
+    } catch {
+      throw badRequest("invalid_path", `Malformed percent-encoding in the path parameter "${name}".`, [
+        { field: name, in: "path", code: "malformed_encoding", message: "Malformed percent-encoding." },
+      ]);
+    }
   }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw badRequest("invalid_json", "The request body is not valid JSON.");
-  }
+  return params;
 }
 
 /**
@@ -112,18 +134,29 @@ export class Api {
           : spec.auth === "admin"
             ? (authenticateAdmin(req, env), null)
             : null;
+      // Refused before anything else: the client must not believe a repeat would be answered once.
+      const refusesIdempotency = spec.method === "post" && (spec.idempotency === "refused" || !auth);
+      if (refusesIdempotency && idempotencyKey(req) !== null) {
+        throw badRequest("idempotency_not_supported", "This endpoint does not take an Idempotency-Key.", [
+          { field: "Idempotency-Key", in: "header", message: "Not supported here; send the request without it." },
+        ]);
+      }
       const url = new URL(req.url);
-      const params = spec.params ? validate(spec.params, req.params, "path") : undefined;
-      const query = spec.query ? validate(spec.query, parseQuery(url.searchParams), "query") : undefined;
-      const body = spec.body
-        ? validate(spec.body, await readJson(req, spec.bodyOptional ?? false), "body")
-        : undefined;
-      return spec.handler({ request: req, url, env, exec, params, query, body, auth } as unknown as RouteContext<
-        Out<P>,
-        Out<Q>,
-        Out<B>,
-        A
-      >);
+      const params = spec.params ? validate(spec.params, decodeParams(req.params), "path") : undefined;
+      // Parsed even without a query schema: a prototype key is refused on every route.
+      const rawQuery = parseQuery(url.search);
+      const query = spec.query ? validate(spec.query, rawQuery, "query") : undefined;
+      // A route without a body schema ignores its body, but still refuses one that breaks the rules.
+      const rawBody = spec.body || req.body ? await readJsonBody(req, !spec.body || (spec.bodyOptional ?? false), spec.maxBodyBytes) : undefined;
+      const body = spec.body ? validate(spec.body, rawBody, "body") : undefined;
+      const run = () =>
+        Promise.resolve(
+          spec.handler({ request: req, url, env, exec, params, query, body, auth } as unknown as RouteContext<Out<P>, Out<Q>, Out<B>, A>),
+        );
+      if (spec.method !== "post" || spec.idempotency === "handler" || refusesIdempotency || !auth) return run();
+      // A route without a body schema ignores its body, so the body is not part of the request.
+      const idem = await idempotencyContext(req, url, spec.body ? (rawBody ?? null) : null);
+      return idem ? runIdempotent(database(env), auth.account.id, idem, run, spec.idempotentAnswer) : run();
     });
   }
 
@@ -136,6 +169,10 @@ export class Api {
     }
     const errors: Record<number, string> = { ...COMMON_ERRORS };
     if (spec.auth !== "none") errors[401] = "Missing, malformed, unknown or revoked credentials.";
+    if (spec.body) {
+      errors[413] = `The body is larger than ${spec.maxBodyBytes ?? MAX_BODY_BYTES} bytes (\`payload_too_large\`).`;
+      errors[415] = "A body not sent as `Content-Type: application/json` (`unsupported_media_type`).";
+    }
     for (const [status, description] of Object.entries(errors)) {
       responses[status] ??= { description, content: { "application/json": { schema: ErrorEnvelope } } };
     }
@@ -147,6 +184,7 @@ export class Api {
       tags: spec.tags,
       security: spec.auth === "none" ? [] : [{ bearerAuth: [] }],
       request: {
+        headers: spec.method === "post" && spec.auth === "account" && spec.idempotency !== "refused" ? (IdempotencyHeader as never) : undefined,
         params: spec.params as never,
         query: spec.query as never,
         body: spec.body
@@ -164,8 +202,9 @@ export class Api {
       const path = new URL(request.url).pathname;
       const allowed = this.patterns.filter((p) => p.regex.test(path)).map((p) => p.method);
       if (allowed.length > 0) {
-        const allow = [...new Set(allowed)].join(", ");
-        throw new ApiError(405, "method_not_allowed", `Method ${request.method} is not allowed here; use ${allow}.`, [], {
+        const methods = [...new Set(allowed)];
+        const allow = methods.join(", ");
+        throw new ApiError(405, "method_not_allowed", `Method ${request.method} is not allowed here; use ${allow}.`, { allow: methods }, {
           Allow: allow,
         });
       }

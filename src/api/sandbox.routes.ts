@@ -7,11 +7,15 @@ import { ok } from "./http";
 import type { Api } from "./route";
 import { sessionStub } from "./sessions.routes";
 import { SessionIdParams } from "./sessions.schemas";
+import { singleLine } from "./schemas";
+import { FAULT_KINDS, type FaultKind } from "../sandbox/faults";
 
 // The driver of the account's sandbox WhatsApp: simulated phones that scan, pair, send,
 // receive and acknowledge, and faults on command. Off when SANDBOX = "off".
 
 const PhoneParams = z.object({ phone_number: z.string().regex(/^\+?\d{6,20}$/).meta({ example: "15550001001" }) });
+// Phone messages carry base64 media (up to ~16 MB of file), above the API's 1 MiB body cap.
+const MEDIA_BODY_BYTES = 24 * 1024 * 1024;
 const ReceiptMode = z.enum(["auto", "manual"]);
 const PhoneNumber = z.string().regex(/^\+?\d{6,20}$/);
 // What a simulated phone can send: text, a media file (base64), or a location.
@@ -71,7 +75,7 @@ export function registerSandboxRoutes(api: Api): void {
     auth: "account",
     body: z.object({
       phone_number: z.string().regex(/^\+?\d{6,20}$/).optional(),
-      name: z.string().trim().min(1).max(100).optional(),
+      name: singleLine(z.string().trim().min(1).max(100)).optional(),
       receipt_policy: ReceiptPolicyBody.optional(),
     }),
     bodyOptional: true,
@@ -103,6 +107,7 @@ export function registerSandboxRoutes(api: Api): void {
     summary: "A sandbox phone scans the session's current QR code",
     tags,
     auth: "account",
+    idempotency: "refused", // A replay would answer "linked" for a scan that may since have been undone; a repeat only answers 409.
     params: SessionIdParams,
     body: z.object({ phone_number: z.string().regex(/^\+?\d{6,20}$/) }),
     responses: { 200: { description: "Linked" }, 409: { description: "The session is not pending or not a sandbox session" } },
@@ -124,6 +129,7 @@ export function registerSandboxRoutes(api: Api): void {
     summary: "A sandbox phone enters a pairing code shown by a session",
     tags,
     auth: "account",
+    idempotency: "refused", // Linking with a one-time code: the answer is ephemeral and a repeat is refused by the code itself.
     params: PhoneParams,
     body: z.object({ code: z.string().regex(/^[A-Za-z0-9-]{8,9}$/) }),
     responses: { 200: { description: "Linked" } },
@@ -142,6 +148,7 @@ export function registerSandboxRoutes(api: Api): void {
     auth: "account",
     params: PhoneParams,
     body: PhoneMessageBody.and(z.object({ to: PhoneNumber })),
+    maxBodyBytes: MEDIA_BODY_BYTES,
     responses: { 201: { description: "Sent" } },
     async handler({ env, auth, params, body }) {
       const stub = sandboxStub(env, auth.account.id);
@@ -156,7 +163,7 @@ export function registerSandboxRoutes(api: Api): void {
     summary: "A sandbox phone creates a group (members: sandbox phones and linked numbers)",
     tags,
     auth: "account",
-    body: z.object({ owner: PhoneNumber, subject: z.string().trim().min(1).max(100), members: z.array(PhoneNumber).min(1).max(256) }),
+    body: z.object({ owner: PhoneNumber, subject: singleLine(z.string().trim().min(1).max(100)), members: z.array(PhoneNumber).min(1).max(256) }),
     responses: { 201: { description: "The group" } },
     async handler({ env, auth, body }) {
       const stub = sandboxStub(env, auth.account.id);
@@ -173,6 +180,7 @@ export function registerSandboxRoutes(api: Api): void {
     auth: "account",
     params: z.object({ group_jid: z.string().regex(/^[\d-]+@g\.us$/).meta({ example: "120363000000000001@g.us" }) }),
     body: PhoneMessageBody.and(z.object({ from: PhoneNumber })),
+    maxBodyBytes: MEDIA_BODY_BYTES,
     responses: { 201: { description: "Sent" } },
     async handler({ env, auth, params, body }) {
       const stub = sandboxStub(env, auth.account.id);
@@ -200,6 +208,7 @@ export function registerSandboxRoutes(api: Api): void {
     summary: "A sandbox phone sends delivered or read receipts",
     tags,
     auth: "account",
+    idempotency: "refused", // A repeated receipt changes nothing (a message is read once).
     params: PhoneParams,
     body: z.object({ ids: z.array(z.string().min(1)).min(1).max(500), type: z.enum(["delivered", "read"]) }),
     responses: { 200: { description: "Sent" } },
@@ -230,11 +239,27 @@ export function registerSandboxRoutes(api: Api): void {
     summary: "Inject a fault into a sandbox session's connection",
     tags,
     auth: "account",
+    idempotency: "refused", // A fault is a one-off test action; its result describes that moment only.
     params: SessionIdParams,
     body: z.object({
-      kind: z.enum(["drop", "logout", "ban", "replaced", "delay_acks", "refuse_acks", "normal_acks"]),
+      kind: z.enum(FAULT_KINDS as [FaultKind, ...FaultKind[]]),
       ms: z.number().int().min(0).max(600_000).optional(),
-      code: z.string().max(10).optional(),
+      code: z
+        .string()
+        .max(16)
+        .optional()
+        .meta({ description: "refuse_acks: the ack error code; stream_error: 500, 503, 515, replaced or device_removed." }),
+      count: z
+        .number()
+        .int()
+        .min(1)
+        .max(100)
+        .optional()
+        .meta({
+          description:
+            "refuse_upgrade, http_error: how many upgrades in a row fail (default 2); stream_error: how many logins in a row end with it (default 1).",
+        }),
+      status: z.number().int().min(400).max(599).optional().meta({ description: "http_error: the HTTP status of the refused upgrade." }),
     }),
     responses: { 200: { description: "Applied" } },
     async handler({ env, auth, params, body }) {
@@ -294,6 +319,7 @@ export function registerSandboxRoutes(api: Api): void {
     summary: "A sandbox phone scans the QR code an external client shows",
     tags,
     auth: "account",
+    idempotency: "refused", // Scanning a QR that expires: the answer is ephemeral; a repeat answers 409.
     params: z.object({ label: ClientLabel }),
     body: z.object({ phone_number: z.string().regex(/^\+?\d{6,20}$/), qr: z.string().min(1).max(2000) }),
     responses: { 200: { description: "Linked" }, 409: { description: "The client shows no such QR code" } },

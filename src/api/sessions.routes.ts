@@ -8,11 +8,12 @@ import { planLimits } from "../domain/plans";
 import { dataUrlBytes, qrPngDataUrl, qrSvg } from "../domain/qr";
 import type { ConnectionMode } from "../domain/session-status";
 import type { SessionConfig } from "../session/session.types";
-import { conflict, notFound, tooManyRequests, unprocessable } from "./errors";
+import { ApiError, conflict, notFound, tooManyRequests, unprocessable } from "./errors";
 import { callObject } from "./object-call";
 import { ok } from "./http";
 import type { Api } from "./route";
 import { CreateSessionBody, PairingCodeBody, QrQuery, SessionIdParams, SessionSchema } from "./sessions.schemas";
+import { queryInt } from "./schemas";
 
 // How long session creation waits for the first QR before answering without one.
 const FIRST_QR_WAIT_MS = 15_000;
@@ -64,6 +65,26 @@ export async function loadSession(env: Env, accountId: string, id: string): Prom
 
 const SessionEnvelope = z.object({ success: z.literal(true), session: SessionSchema });
 
+/**
+ * A session whose object failed to start: no row may linger (it would count against the plan)
+ * and no half-started object may keep connecting for nobody. Errors here are logged; the
+ * caller answers 503 either way.
+ */
+async function abandonStart(env: Env, row: SessionRow, cause: unknown): Promise<void> {
+  console.error(JSON.stringify({ msg: "session start failed; creation undone", session: row.id, err: String(cause) }));
+  for (const [what, undo] of [
+    ["row", () => deleteSession(database(env), row.accountId, row.id)],
+    // A fresh stub: after an exception the one that threw may be broken for further calls.
+    ["object", () => sessionStub(env, row.id).destroy()],
+  ] as const) {
+    try {
+      await undo();
+    } catch (err) {
+      console.error(JSON.stringify({ msg: "undoing a failed session start failed", session: row.id, what, err: String(err) }));
+    }
+  }
+}
+
 export function registerSessionRoutes(api: Api): void {
   const tags = ["Sessions"];
 
@@ -88,12 +109,15 @@ export function registerSessionRoutes(api: Api): void {
     auth: "account",
     body: CreateSessionBody,
     bodyOptional: true,
+    // The first QR is stale by the time of a replay: the client reads GET .../qr-code instead.
+    idempotentAnswer: (answer) => ({ ...answer, qr_code: null }),
     responses: {
       201: {
         description: "Created; scan `qr_code` with WhatsApp, or follow /stream",
         schema: SessionEnvelope.extend({ qr_code: z.string().nullable() }),
       },
       429: { description: "The plan's session limit is reached" },
+      503: { description: "The session object could not be started; nothing was created (`session_start_failed`)" },
     },
     async handler({ env, auth, body }) {
       if (body.sandbox && env.SANDBOX === "off") {
@@ -127,11 +151,14 @@ export function registerSessionRoutes(api: Api): void {
       try {
         await stub.start(sessionConfig(row));
       } catch (err) {
-        // No object, no session: the row must not linger and count against the plan.
-        await deleteSession(database(env), auth.account.id, row.id);
-        throw err;
+        await abandonStart(env, row, err);
+        throw new ApiError(503, "session_start_failed", "The session could not be started; nothing was created. Retry the request.");
       }
-      const qr = await stub.waitForQr(FIRST_QR_WAIT_MS);
+      // The session exists from here on: a failed wait only means no QR in this answer (GET /qr has it).
+      const qr = await stub.waitForQr(FIRST_QR_WAIT_MS).catch((err: unknown) => {
+        console.warn(JSON.stringify({ msg: "waiting for the first QR failed; answering without one", session: row.id, err: err instanceof Error ? err.message : "unknown" }));
+        return null;
+      });
       const fresh = (await findSession(database(env), auth.account.id, row.id)) ?? row;
       return ok({ session: presentSession(fresh), qr_code: qr ? await qrPngDataUrl(qr) : null }, 201);
     },
@@ -191,7 +218,7 @@ export function registerSessionRoutes(api: Api): void {
     tags,
     auth: "account",
     params: SessionIdParams,
-    query: z.object({ timeout: z.coerce.number().int().min(5).max(3600).default(300) }),
+    query: z.object({ timeout: queryInt(5, 3600, 300) }),
     responses: { 200: { description: "text/event-stream", contentType: "text/event-stream" } },
     async handler({ env, auth, params, query, request }) {
       const row = await loadSession(env, auth.account.id, params.id);
@@ -208,6 +235,7 @@ export function registerSessionRoutes(api: Api): void {
     summary: "Link by pairing code instead of QR (enter the code on the phone)",
     tags,
     auth: "account",
+    idempotency: "refused", // A replay would hand back an expired linking code.
     params: SessionIdParams,
     body: PairingCodeBody,
     responses: {
@@ -268,6 +296,7 @@ export function registerSessionRoutes(api: Api): void {
     summary: "Log out: unlink from the phone and wipe the keys (the session stays, disconnected)",
     tags,
     auth: "account",
+    idempotency: "refused", // Logging out twice is harmless; the answer is the current state.
     params: SessionIdParams,
     responses: { 200: { description: "Logged out", schema: SessionEnvelope } },
     async handler({ env, auth, params }) {

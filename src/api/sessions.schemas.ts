@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CONNECTION_MODES, SESSION_STATUSES } from "../domain/session-status";
-import { Timestamp } from "./schemas";
+import { Timestamp, singleLine } from "./schemas";
 
 export const SessionSchema = z
   .object({
@@ -21,7 +21,7 @@ export const SessionSchema = z
   .meta({ id: "Session" });
 
 export const CreateSessionBody = z.object({
-  name: z.string().trim().min(1).max(100).optional(),
+  name: singleLine(z.string().trim().min(1).max(100)).optional(),
   sandbox: z.boolean().default(false).meta({ description: "Link to the account's sandbox WhatsApp instead of WhatsApp." }),
   connection_mode: z.enum(CONNECTION_MODES).optional().meta({
     description: "persistent keeps the socket open; on_demand opens it for work and sleeps between bursts.",

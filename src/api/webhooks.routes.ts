@@ -20,8 +20,9 @@ import {
 } from "../db/webhooks.repo";
 import { WEBHOOK_EVENTS, resolveEventNames, type WebhookFilters } from "../domain/webhook-events";
 import { checkWebhookUrl, privateHostsAllowed } from "../domain/webhook-url";
-import { emitTestEvent } from "../events/emit";
+import { emitTestEvent, resendDeliveries } from "../events/emit";
 import { conflict, notFound, unprocessable } from "./errors";
+import { maskHeaders, patchHeaders, unmaskHeaders } from "./webhook-headers";
 import { idempotencyContext, replayIdempotent } from "./idempotency";
 import { decodeCursor, encodeCursor, type Cursor } from "../domain/cursor";
 import { ok } from "./http";
@@ -37,7 +38,7 @@ import {
   WebhookSchema,
 } from "./webhooks.schemas";
 
-/** Never includes the secret. */
+/** Never includes the secret; header values masked (the creation response alone shows them). */
 export function presentWebhook(row: WebhookRow) {
   const filters = (row.filters ?? {}) as WebhookFilters;
   return {
@@ -45,7 +46,7 @@ export function presentWebhook(row: WebhookRow) {
     url: row.url,
     events: row.events,
     whatsapp_session_id: row.whatsappSessionId,
-    headers: row.headers ?? {},
+    headers: maskHeaders(row.headers),
     filters: {
       ...(filters.chat_ids ? { chat_ids: filters.chat_ids } : {}),
       ...(filters.chat_types ? { chat_types: filters.chat_types } : {}),
@@ -134,6 +135,7 @@ export function registerWebhookRoutes(api: Api): void {
     tags,
     auth: "account",
     body: CreateWebhookBody,
+    idempotency: "handler", // stored in the accepting D1 transaction
     responses: { 201: { description: "Created", schema: z.object({ success: z.literal(true), webhook: NewWebhookSchema }) } },
     async handler({ env, auth, body, request, url }) {
       const db = database(env);
@@ -147,17 +149,17 @@ export function registerWebhookRoutes(api: Api): void {
         url: checkedUrl(env, body.url),
         events: body.events ? resolveEventNames(body.events).events : [...WEBHOOK_EVENTS],
         whatsappSessionId: await sessionUuid(db, auth.account.id, body.whatsapp_session_id),
-        headers: body.headers && Object.keys(body.headers).length ? body.headers : null,
+        headers: body.headers && Object.keys(body.headers).length ? unmaskHeaders(body.headers, null) : null,
         filters: cleanFilters(body.filters),
         enabled: body.enabled,
       });
-      const answer = { success: true, webhook: { ...presentWebhook(row), secret: row.secret } };
+      const answer = { success: true, webhook: { ...presentWebhook(row), headers: row.headers ?? {}, secret: row.secret } };
       if (!idem) {
         await insertWebhook(db, row);
       } else {
         // One transaction: the webhook and the stored answer. The stored answer has no secret
-        // (secrets are shown once and kept nowhere else); a retry with the same key gets the
-        // webhook with `secret: null`. A concurrent twin loses on the key's primary key.
+        // (secrets are shown once and kept nowhere else) and masked headers; a retry with the
+        // same key gets the webhook with `secret: null`. A concurrent twin loses on the key's primary key.
         try {
           await db.batch([
             db.insert(idempotencyKeys).values({
@@ -167,7 +169,7 @@ export function registerWebhookRoutes(api: Api): void {
               path: idem.path,
               requestHash: idem.requestHash,
               statusCode: 201,
-              response: JSON.stringify({ ...answer, webhook: { ...answer.webhook, secret: null } }),
+              response: JSON.stringify({ ...answer, webhook: { ...presentWebhook(row), secret: null } }),
               createdAt: row.createdAt,
             }),
             db.insert(webhooks).values(row),
@@ -219,12 +221,14 @@ export function registerWebhookRoutes(api: Api): void {
     responses: { 200: { description: "Updated", schema: WebhookEnvelope } },
     async handler({ env, auth, params, body }) {
       const db = database(env);
-      await loadWebhook(db, auth.account.id, params.id);
+      const current = await loadWebhook(db, auth.account.id, params.id);
       const patch: WebhookPatch = {};
       if (body.url !== undefined) patch.url = checkedUrl(env, body.url);
       if (body.events !== undefined) patch.events = resolveEventNames(body.events).events;
       if (body.whatsapp_session_id !== undefined) patch.whatsappSessionId = await sessionUuid(db, auth.account.id, body.whatsapp_session_id);
-      if (body.headers !== undefined) patch.headers = body.headers && Object.keys(body.headers).length ? body.headers : null;
+      const originChanged = patch.url !== undefined && new URL(patch.url).origin !== new URL(current.url).origin;
+      const headers = patchHeaders(body.headers, current.headers, originChanged);
+      if (headers !== undefined) patch.headers = headers;
       if (body.filters !== undefined) patch.filters = cleanFilters(body.filters) as Record<string, unknown> | null;
       if (body.enabled !== undefined) patch.enabled = body.enabled;
       const row = await updateWebhook(db, auth.account.id, params.id, patch);
@@ -255,6 +259,7 @@ export function registerWebhookRoutes(api: Api): void {
     summary: "Send a test event (`webhook.test`) through the normal delivery queue",
     tags,
     auth: "account",
+    idempotency: "refused", // The answer is the outcome of this one test delivery; a replay would report a stale one.
     params: WebhookIdParams,
     responses: {
       202: { description: "Queued; follow it in /deliveries", schema: z.object({ success: z.literal(true), event_id: z.string(), delivery: DeliverySchema }) },
@@ -304,6 +309,7 @@ export function registerWebhookRoutes(api: Api): void {
     summary: "Send a delivery again (same event id and payload, freshly signed)",
     tags,
     auth: "account",
+    idempotency: "refused", // Re-queues a delivery: events are at-least-once with a stable webhook-id, so a repeat is harmless.
     params: DeliveryParams,
     responses: {
       202: { description: "Queued again", schema: z.object({ success: z.literal(true), delivery: DeliverySchema }) },
@@ -316,7 +322,7 @@ export function registerWebhookRoutes(api: Api): void {
       if (!delivery) throw notFound("Delivery");
       if (!hook.enabled) throw conflict("webhook_disabled", "The webhook is disabled; enable it to replay deliveries.");
       const reset = (await resetForReplay(db, delivery.id)) ?? delivery;
-      await env.WEBHOOK_QUEUE.send({ delivery_id: reset.id }, { contentType: "json" });
+      await resendDeliveries(env, [reset]);
       const attempts = await listAttempts(db, [reset.id]);
       return ok({ delivery: presentDelivery(reset, attempts) }, 202);
     },

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { CHAT_TYPES, LEGACY_EVENT_NAMES, WEBHOOK_EVENTS, isValidChatId, resolveEventNames } from "../domain/webhook-events";
 import { MAX_WEBHOOK_URL_LENGTH } from "../domain/webhook-url";
 import { RESERVED_HEADERS } from "../queues/webhook.queue";
-import { Timestamp } from "./schemas";
+import { SafeKey, Timestamp, queryInt } from "./schemas";
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
 // Hop-by-hop and framing headers fetch manages itself.
@@ -33,10 +33,17 @@ export const WebhookEvents = z
   });
 
 export const WebhookHeaders = z
-  .record(z.string(), z.string().max(2048))
+  .record(SafeKey, z.string().max(2048))
   .superRefine((headers, ctx) => {
     const names = Object.keys(headers);
     if (names.length > 20) ctx.addIssue({ code: "custom", message: "At most 20 custom headers." });
+    // HTTP header names are case-insensitive: two spellings would be one header, which value?
+    const seen = new Map<string, string>();
+    for (const name of names) {
+      const first = seen.get(name.toLowerCase());
+      if (first !== undefined) ctx.addIssue({ code: "custom", path: [name], message: `Same header as "${first}" (names are case-insensitive): give it once.` });
+      else seen.set(name.toLowerCase(), name);
+    }
     for (const [name, value] of Object.entries(headers)) {
       if (!HEADER_NAME.test(name)) ctx.addIssue({ code: "custom", path: [name], message: "Not a valid header name." });
       else if (FORBIDDEN_HEADERS.includes(name.toLowerCase())) {
@@ -69,7 +76,10 @@ export const WebhookSchema = z
     url: z.string(),
     events: z.array(z.enum(WEBHOOK_EVENTS)),
     whatsapp_session_id: z.uuid().nullable().meta({ description: "Only this session's events; null = every session of the account." }),
-    headers: z.record(z.string(), z.string()),
+    headers: z.record(z.string(), z.string()).meta({
+      description: 'Custom header names, each value shown as "***" (only the creation response shows the values). In a PATCH, "***" keeps the stored value.',
+      example: { "X-Api-Key": "***" },
+    }),
     filters: WebhookFiltersSchema,
     enabled: z.boolean(),
     created_at: Timestamp,
@@ -78,6 +88,7 @@ export const WebhookSchema = z
   .meta({ id: "Webhook" });
 
 export const NewWebhookSchema = WebhookSchema.extend({
+  headers: z.record(z.string(), z.string()).meta({ description: "Custom headers with their values: shown in this response only (masked afterwards)." }),
   secret: z.string().meta({
     description: "Standard Webhooks signing secret (whsec_...). Shown only in this response: store it now.",
     example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
@@ -110,7 +121,7 @@ export const DeliveryParams = z.object({ id: z.uuid(), delivery_id: z.uuid() });
 export const DELIVERY_STATUSES = ["pending", "delivered", "failed", "dead"] as const;
 
 export const DeliveriesQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: queryInt(1, 100, 20),
   cursor: z.string().max(500).optional().meta({ description: "`next_cursor` of the previous page." }),
   status: z.enum(DELIVERY_STATUSES).optional(),
 });

@@ -42,7 +42,7 @@ export interface AcceptInput {
   messageCost: number;
   totalCost: number;
   count: number;
-  day: string;
+  /** Checked and counted per UTC day of each row's created_at (see usageByDay). */
   dailyLimit: number | null;
   sends: SendRows[];
   /** Stored in the same transaction; `response` is JSON whose data.new_balance and
@@ -52,12 +52,34 @@ export interface AcceptInput {
 
 export type AcceptResult = { accepted: true; balance: number } | { accepted: false; reason: "insufficient_balance" | "daily_limit_reached" | "contended" };
 
+/** The UTC day of a row's created_at: the day its message counts toward the plan's daily limit. */
+const USAGE_DAY_SQL = "substr(m.created_at, 1, 10)";
+
+function usageByDay(sends: SendRows[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const row of sends.flatMap((s) => s.messages)) {
+    const day = row.createdAt.slice(0, 10);
+    counts.set(day, (counts.get(day) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/**
+ * SQL true when some day of `days` (JSON [[day, count], ...]) would pass the limit: the days the
+ * rows count on, so check and count agree even when the rows were created before midnight.
+ * Binds: days, account id, limit.
+ */
+const OVER_DAILY_LIMIT = `EXISTS (SELECT 1 FROM json_each(?) AS d
+  WHERE coalesce((SELECT messages FROM daily_usage WHERE account_id = ? AND day = json_extract(d.value, '$[0]')), 0) + json_extract(d.value, '$[1]') > ?)`;
+
 export async function acceptSends(db: Db, input: AcceptInput): Promise<AcceptResult> {
   const d1 = db.$client;
   const at = now();
   const anchor = input.sends[0].campaign.id;
   const gated = "EXISTS (SELECT 1 FROM campaigns WHERE id = ?)";
   const statements: D1PreparedStatement[] = [];
+  const usage = usageByDay(input.sends);
+  const usageJson = JSON.stringify([...usage]);
 
   const insertCampaign = (c: CampaignRow, gate: string, gateArgs: unknown[]) =>
     d1
@@ -71,17 +93,22 @@ export async function acceptSends(db: Db, input: AcceptInput): Promise<AcceptRes
     insertCampaign(
       input.sends[0].campaign,
       `(SELECT balance FROM accounts WHERE id = ?) >= ?
-       AND (? IS NULL OR coalesce((SELECT messages FROM daily_usage WHERE account_id = ? AND day = ?), 0) + ? <= ?)`,
-      [input.accountId, input.totalCost, input.dailyLimit, input.accountId, input.day, input.count, input.dailyLimit],
+       AND (? IS NULL OR NOT ${OVER_DAILY_LIMIT})`,
+      [input.accountId, input.totalCost, input.dailyLimit, usageJson, input.accountId, input.dailyLimit],
     ),
     d1.prepare(`UPDATE accounts SET balance = balance - ?, updated_at = ? WHERE id = ? AND ${gated}`).bind(input.totalCost, at, input.accountId, anchor),
-    d1
-      .prepare(
-        `INSERT INTO daily_usage (account_id, day, messages) SELECT ?, ?, ? WHERE ${gated}
-         ON CONFLICT (account_id, day) DO UPDATE SET messages = messages + excluded.messages`,
-      )
-      .bind(input.accountId, input.day, input.count, anchor),
   );
+  // Usage is counted on the UTC day of each row's created_at, the day a refund gives it back to.
+  for (const [day, count] of usage) {
+    statements.push(
+      d1
+        .prepare(
+          `INSERT INTO daily_usage (account_id, day, messages) SELECT ?, ?, ? WHERE ${gated}
+           ON CONFLICT (account_id, day) DO UPDATE SET messages = messages + excluded.messages`,
+        )
+        .bind(input.accountId, day, count, anchor),
+    );
+  }
   for (const send of input.sends.slice(1)) statements.push(insertCampaign(send.campaign, gated, [anchor]));
 
   for (const send of input.sends) {
@@ -131,11 +158,11 @@ export async function acceptSends(db: Db, input: AcceptInput): Promise<AcceptRes
 
   // Nothing was stored; say why from the current figures.
   const state = await d1
-    .prepare(`SELECT a.balance AS balance, coalesce((SELECT messages FROM daily_usage WHERE account_id = a.id AND day = ?), 0) AS used FROM accounts AS a WHERE a.id = ?`)
-    .bind(input.day, input.accountId)
-    .first<{ balance: number; used: number }>();
+    .prepare(`SELECT a.balance AS balance, ${OVER_DAILY_LIMIT} AS over FROM accounts AS a WHERE a.id = ?`)
+    .bind(usageJson, input.accountId, input.dailyLimit ?? Number.MAX_SAFE_INTEGER, input.accountId)
+    .first<{ balance: number; over: number }>();
   if (!state || state.balance < input.totalCost) return { accepted: false, reason: "insufficient_balance" };
-  if (input.dailyLimit !== null && state.used + input.count > input.dailyLimit) return { accepted: false, reason: "daily_limit_reached" };
+  if (input.dailyLimit !== null && state.over) return { accepted: false, reason: "daily_limit_reached" };
   return { accepted: false, reason: "contended" };
 }
 
@@ -188,8 +215,8 @@ export async function markMessageSent(db: Db, id: string, providerMessageId: str
 
 /**
  * Fails messages still in one of `statuses` (by default: not yet handed to WhatsApp) and
- * refunds their cost to their accounts, in one transaction; other messages are left alone,
- * so a second call refunds nothing. Returns the rows it failed.
+ * refunds their cost and their daily usage to their accounts, in one transaction; other
+ * messages are left alone, so a second call refunds nothing. Returns the rows it failed.
  */
 export async function failMessages(
   db: Db,
@@ -203,12 +230,20 @@ export async function failMessages(
   const list = JSON.stringify([...new Set(ids)]);
   const allowed = JSON.stringify(statuses);
   const failable = `m.id IN (SELECT value FROM json_each(?1)) AND m.status IN (SELECT value FROM json_each(?4)) AND m.direction = 'outgoing'`;
-  const [, updated] = await d1.batch<Record<string, unknown>>([
+  const [, , updated] = await d1.batch<Record<string, unknown>>([
     d1
       .prepare(
         `UPDATE accounts SET balance = balance + (SELECT coalesce(sum(m.cost), 0) FROM messages AS m WHERE m.account_id = accounts.id AND ${failable}),
            updated_at = ?2
          WHERE id IN (SELECT m.account_id FROM messages AS m WHERE ${failable})`,
+      )
+      .bind(list, at, null, allowed),
+    // The daily usage too, on the day each message was counted (a failed message does not use the plan).
+    d1
+      .prepare(
+        `UPDATE daily_usage SET messages = max(0, messages - (SELECT count(*) FROM messages AS m
+             WHERE m.account_id = daily_usage.account_id AND ${USAGE_DAY_SQL} = daily_usage.day AND ${failable}))
+         WHERE (account_id, day) IN (SELECT m.account_id, ${USAGE_DAY_SQL} FROM messages AS m WHERE ${failable})`,
       )
       .bind(list, at, null, allowed),
     d1

@@ -126,6 +126,10 @@ export const messages = sqliteTable(
     index("messages_account_type_idx").on(t.accountId, t.type, t.createdAt),
     index("messages_campaign_idx").on(t.campaignId, t.status),
     index("messages_provider_idx").on(t.whatsappSessionId, t.providerMessageId),
+    // Recovery: accepted, unsent messages by session (the outbox adopts them from D1).
+    index("messages_pending_idx").on(t.status, t.whatsappSessionId, t.createdAt),
+    // Recovery: scheduled messages by session and due time (the sweep finds the overdue ones).
+    index("messages_scheduled_idx").on(t.status, t.whatsappSessionId, t.scheduledAt),
   ],
 );
 
@@ -184,6 +188,9 @@ export const webhookDeliveries = sqliteTable(
     payload: text("payload").notNull(),
     status: text("status", { enum: ["pending", "delivered", "failed", "dead"] }).notNull(),
     attempts: integer("attempts").notNull().default(0),
+    // Bumped by every replay or sweep that sends a new queue message: only the message of the
+    // current generation may attempt the delivery, older ones are acked as superseded.
+    generation: integer("generation").notNull().default(0),
     lastStatusCode: integer("last_status_code"),
     lastError: text("last_error"),
     nextAttemptAt: text("next_attempt_at"),
@@ -194,6 +201,8 @@ export const webhookDeliveries = sqliteTable(
   (t) => [
     index("webhook_deliveries_webhook_idx").on(t.webhookId, t.createdAt),
     index("webhook_deliveries_account_idx").on(t.accountId, t.createdAt),
+    // The recovery sweep: deliveries still owed, by due time.
+    index("webhook_deliveries_due_idx").on(t.status, t.nextAttemptAt),
   ],
 );
 

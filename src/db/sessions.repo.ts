@@ -66,6 +66,11 @@ export async function updateSessionState(db: Db, id: string, patch: SessionState
     .where(eq(sessions.id, id));
 }
 
+/** Whether the row of this session (by its uuid) still exists. */
+export async function sessionRowExists(db: Db, id: string): Promise<boolean> {
+  return (await db.select({ id: sessions.id }).from(sessions).where(eq(sessions.id, id)).get()) !== undefined;
+}
+
 export async function deleteSession(db: Db, accountId: string, id: string): Promise<void> {
   await db.delete(sessions).where(and(eq(sessions.id, id), eq(sessions.accountId, accountId)));
 }

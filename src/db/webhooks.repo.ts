@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
 import type { WebhookFilters } from "../domain/webhook-events";
-import { now } from "../domain/time";
+import { now, toTimestamp } from "../domain/time";
 import type { Cursor } from "../domain/cursor";
 import type { Db } from "./client";
 import { webhookAttempts, webhookDeliveries, webhooks } from "./schema";
@@ -121,6 +121,7 @@ export function newDeliveryRow(input: {
     payload: input.payload,
     status: "pending",
     attempts: 0,
+    generation: 0,
     lastStatusCode: null,
     lastError: null,
     nextAttemptAt: at,
@@ -201,9 +202,20 @@ export async function recordAttempt(
   deliveryId: string,
   outcome: AttemptOutcome,
   next: { status: DeliveryStatus; nextAttemptAt: string | null; url?: string },
-): Promise<void> {
+  /** The queue message's generation: a superseded attempt is logged but moves nothing on. */
+  generation?: number,
+): Promise<{ current: boolean }> {
   const at = now();
-  await db.batch([
+  // Only the current generation moves the status, a success included: a replay always POSTs
+  // once (the user asked for it), so an older message's late success must not leave the
+  // replay's message finding `delivered` and acking unsent. And nothing moves a delivered
+  // row back (a redelivered message of the same generation that failed after a success).
+  const owner = and(
+    eq(webhookDeliveries.id, deliveryId),
+    sql`${webhookDeliveries.status} <> 'delivered'`,
+    generation === undefined ? undefined : eq(webhookDeliveries.generation, generation),
+  );
+  const [, , moved] = await db.batch([
     db.insert(webhookAttempts).values({
       id: crypto.randomUUID(),
       deliveryId,
@@ -213,25 +225,39 @@ export async function recordAttempt(
       durationMs: outcome.durationMs,
       createdAt: at,
     }),
+    // The attempt happened, whoever owns the delivery now.
     db
       .update(webhookDeliveries)
       .set({
-        status: next.status,
         attempts: sql`${webhookDeliveries.attempts} + 1`,
         lastStatusCode: outcome.statusCode,
         lastError: outcome.error,
-        nextAttemptAt: next.nextAttemptAt,
-        ...(next.status === "delivered" ? { deliveredAt: at } : {}),
         ...(next.url ? { url: next.url } : {}),
         updatedAt: at,
       })
       .where(eq(webhookDeliveries.id, deliveryId)),
+    // Where it goes next is for the current generation to say.
+    db
+      .update(webhookDeliveries)
+      .set({ status: next.status, nextAttemptAt: next.nextAttemptAt, ...(next.status === "delivered" ? { deliveredAt: at } : {}) })
+      .where(owner),
   ]);
+  return { current: moved.meta.changes > 0 };
 }
 
-/** Final failure without a new attempt (dead-lettered, webhook disabled or gone). */
-export async function markDeliveriesDead(db: Db, ids: string[], reason: string, options: { overwriteError?: boolean } = {}): Promise<void> {
+/**
+ * Final failure without a new attempt (dead-lettered, webhook disabled or gone). With
+ * `generation`, only a delivery still at that generation: a dead-lettered message must not
+ * kill the replay that superseded it.
+ */
+export async function markDeliveriesDead(
+  db: Db,
+  ids: string[],
+  reason: string,
+  options: { overwriteError?: boolean; generation?: number } = {},
+): Promise<void> {
   const at = now();
+  const current = options.generation === undefined ? sql`1 = 1` : eq(webhookDeliveries.generation, options.generation);
   for (let i = 0; i < ids.length; i += 50) {
     const chunk = ids.slice(i, i + 50);
     await db
@@ -244,17 +270,90 @@ export async function markDeliveriesDead(db: Db, ids: string[], reason: string, 
         lastError: options.overwriteError ? reason : sql`coalesce(${webhookDeliveries.lastError}, ${reason})`,
       })
       // A delivery that made it (e.g. a replay that succeeded meanwhile) stays delivered.
-      .where(and(inArray(webhookDeliveries.id, chunk), sql`${webhookDeliveries.status} <> 'delivered'`));
+      .where(and(inArray(webhookDeliveries.id, chunk), sql`${webhookDeliveries.status} <> 'delivered'`, current));
   }
 }
 
-/** Back to pending for a replay; the event id and payload stay as they were. */
+/**
+ * Back to pending for a replay; the event id and payload stay as they were. A new generation:
+ * queue messages sent before (pending retries) are superseded by the replay's message.
+ */
 export async function resetForReplay(db: Db, id: string): Promise<DeliveryRow | undefined> {
   const at = now();
   return db
     .update(webhookDeliveries)
-    .set({ status: "pending", nextAttemptAt: at, updatedAt: at })
+    .set({ status: "pending", nextAttemptAt: at, updatedAt: at, generation: sql`${webhookDeliveries.generation} + 1` })
     .where(eq(webhookDeliveries.id, id))
     .returning()
     .get();
+}
+
+// ---- Recovery (src/recovery): D1 is the truth, queue messages are only wake-ups ----
+
+/** Statuses of a delivery that is still owed to its receiver. */
+const OWED: DeliveryStatus[] = ["pending", "failed"];
+
+/** A claimed delivery: its new generation, and the attempts it already made (its retry schedule goes on from there). */
+export interface ClaimedDelivery {
+  id: string;
+  generation: number;
+  attempts: number;
+}
+
+// After a claim, the delivery is not claimed again for this long (doubling with each claim of
+// the same row, capped): a lagging queue, whose message arrives after all, is not answered by
+// a new message every sweep. In minutes, by the generation the claim starts.
+const RECLAIM_BASE_MINUTES = 1;
+const RECLAIM_MAX_MINUTES = 60;
+
+export function reclaimDelayMs(generation: number): number {
+  return Math.min(RECLAIM_BASE_MINUTES * 2 ** Math.min(generation, 16), RECLAIM_MAX_MINUTES) * 60_000;
+}
+
+/**
+ * Takes deliveries still owed whose attempt was due before `dueBefore` (their queue message
+ * was lost, or is stuck): each gets a new generation, so the message about to be sent for it
+ * is the only one allowed to attempt it, and a next attempt time spaced by reclaimDelayMs.
+ * The UPDATE repeats the due and generation checks: a row attempted, replayed or claimed by
+ * another sweep since the read is left alone.
+ */
+export async function claimOverdueDeliveries(db: Db, dueBefore: string, limit: number, at = Date.now()): Promise<ClaimedDelivery[]> {
+  const rows = await db
+    .select({ id: webhookDeliveries.id, generation: webhookDeliveries.generation })
+    .from(webhookDeliveries)
+    .where(and(inArray(webhookDeliveries.status, OWED), lt(webhookDeliveries.nextAttemptAt, dueBefore)))
+    .limit(limit)
+    .all();
+  // One UPDATE per generation (the spacing depends on it), in chunks of 50 ids.
+  const byGeneration = new Map<number, string[]>();
+  for (const r of rows) byGeneration.set(r.generation, [...(byGeneration.get(r.generation) ?? []), r.id]);
+  const claimed: ClaimedDelivery[] = [];
+  for (const [generation, ids] of byGeneration) {
+    const next = toTimestamp(at + reclaimDelayMs(generation + 1));
+    for (let i = 0; i < ids.length; i += 50) {
+      const chunk = ids.slice(i, i + 50);
+      claimed.push(
+        ...(await db
+          .update(webhookDeliveries)
+          .set({ generation: generation + 1, nextAttemptAt: next, updatedAt: toTimestamp(at) })
+          .where(
+            and(
+              inArray(webhookDeliveries.id, chunk),
+              eq(webhookDeliveries.generation, generation),
+              inArray(webhookDeliveries.status, OWED),
+              lt(webhookDeliveries.nextAttemptAt, dueBefore),
+            ),
+          )
+          .returning({ id: webhookDeliveries.id, generation: webhookDeliveries.generation, attempts: webhookDeliveries.attempts })
+          .all()),
+      );
+    }
+  }
+  return claimed;
+}
+
+/** Whether any delivery is still owed (the recovery alarm keeps running while one is). */
+export async function hasOwedDeliveries(db: Db): Promise<boolean> {
+  const row = await db.select({ id: webhookDeliveries.id }).from(webhookDeliveries).where(inArray(webhookDeliveries.status, OWED)).limit(1).get();
+  return row !== undefined;
 }

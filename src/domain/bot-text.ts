@@ -49,11 +49,11 @@ function parse(template: string): Node[] {
   return root;
 }
 
-function render(nodes: Node[], vars: Record<string, string>, random: Random): string {
+function render(nodes: Node[], vars: ReadonlyMap<string, string>, random: Random): string {
   let out = "";
   for (const node of nodes) {
     if (typeof node === "string") out += node;
-    else if ("placeholder" in node) out += Object.hasOwn(vars, node.placeholder) ? vars[node.placeholder] : `[${node.placeholder}]`;
+    else if ("placeholder" in node) out += vars.get(node.placeholder) ?? `[${node.placeholder}]`;
     else {
       const pick = Math.min(node.choice.length - 1, Math.max(0, Math.floor(random() * node.choice.length)));
       out += render(node.choice[pick], vars, random);
@@ -62,12 +62,15 @@ function render(nodes: Node[], vars: Record<string, string>, random: Random): st
   return out;
 }
 
-/** `{a|b|c}` choices (nestable) and `[key]` placeholders found in `vars`; an unknown `[x]` stays as written. */
-export function renderTemplate(template: string, vars: Record<string, string>, random: Random): string {
+/**
+ * `{a|b|c}` choices (nestable) and `[key]` placeholders found in `vars`; an unknown `[x]` stays
+ * as written. Keys are looked up in a Map: `[__proto__]` or `[constructor]` never reach an object.
+ */
+export function renderTemplate(template: string, vars: ReadonlyMap<string, string>, random: Random): string {
   return render(parse(template), vars, random);
 }
 
 /** Spintax only: each `{a|b}` becomes one of its options; placeholders are left as written. */
 export function spin(text: string, random: Random): string {
-  return renderTemplate(text, {}, random);
+  return renderTemplate(text, new Map(), random);
 }

@@ -1,18 +1,15 @@
 import { z } from "zod";
+import { MAX_PATTERN_LENGTH, MAX_REGEX_RULES, compileRegexRules, regexRuleProblem, type RegexMatcher } from "./bot-regex";
 import { renderTemplate, type Random } from "./bot-text";
 
 export { renderTemplate, spin, type Random } from "./bot-text";
+export { MAX_PATTERN_LENGTH, MAX_REGEX_RULES, regexRuleProblem } from "./bot-regex";
 
 // The per-session auto-reply bot of seed 001: settings, when it is active, and what it answers.
 
 export const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 
-// Regex rules run on every incoming message inside the session object: short patterns, a
-// bounded input, and no quantified group that itself holds a quantifier (`(a+)+`), the usual
-// shape of catastrophic backtracking.
-export const MAX_PATTERN_LENGTH = 200;
-const MAX_MATCH_INPUT = 1000;
 const MAX_TEMPLATE = 4096;
 
 const HHMM = /^([01]?\d|2[0-3]):([0-5]\d)$/;
@@ -35,41 +32,6 @@ export function normalizeTimezone(value: string): string | null {
   }
 }
 
-/** Whether a group holding a repetition (+ * {n,m}) is itself repeated, at any depth. */
-export function hasNestedQuantifier(pattern: string): boolean {
-  const groups: boolean[] = [];
-  let inClass = false;
-  let lastGroupRepeats = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i];
-    const closedGroup = lastGroupRepeats;
-    lastGroupRepeats = false;
-    if (ch === "\\") i++;
-    else if (inClass) inClass = ch !== "]";
-    else if (ch === "[") inClass = true;
-    else if (ch === "(") groups.push(false);
-    else if (ch === ")") {
-      lastGroupRepeats = groups.pop() ?? false;
-      if (lastGroupRepeats && groups.length) groups[groups.length - 1] = true;
-    } else if (ch === "*" || ch === "+" || ch === "{") {
-      if (closedGroup) return true;
-      if (groups.length) groups[groups.length - 1] = true;
-    }
-  }
-  return false;
-}
-
-/** The compiled form of a regex rule, or the reason it cannot be used. */
-export function compileRule(pattern: string, caseSensitive: boolean): RegExp | string {
-  if (pattern.length > MAX_PATTERN_LENGTH) return `At most ${MAX_PATTERN_LENGTH} characters.`;
-  if (hasNestedQuantifier(pattern)) return "Nested quantifiers such as (a+)+ are not allowed.";
-  try {
-    return new RegExp(pattern, caseSensitive ? "u" : "iu");
-  } catch (err) {
-    return `Not a valid regular expression: ${(err as Error).message}`;
-  }
-}
-
 const Time = z.string().transform((v, ctx) => {
   const t = v.trim() === "always" ? "always" : normalizeTime(v);
   if (!t) ctx.addIssue({ code: "custom", message: 'A time of day "HH:MM" (24 h), or "always".' });
@@ -80,15 +42,15 @@ const Template = z.string().max(MAX_TEMPLATE);
 
 export const KeywordRuleSchema = z
   .strictObject({
-    match: z.enum(["exact", "contains", "regex"]).meta({ description: "exact: the whole message (trimmed); contains: anywhere in it; regex: JavaScript syntax (u flag)." }),
+    match: z.enum(["exact", "contains", "regex"]).meta({ description: "exact: the whole message (trimmed); contains: anywhere in it; regex: RE2 syntax (linear time; no backreferences or lookaround), matched anywhere unless anchored." }),
     pattern: z.string().min(1).max(MAX_PATTERN_LENGTH),
     reply: Template.min(1).meta({ description: "Spintax and placeholders as in default_message." }),
     case_sensitive: z.boolean().default(false),
   })
   .superRefine((rule, ctx) => {
     if (rule.match !== "regex") return;
-    const compiled = compileRule(rule.pattern, rule.case_sensitive);
-    if (typeof compiled === "string") ctx.addIssue({ code: "custom", path: ["pattern"], message: compiled });
+    const problem = regexRuleProblem(rule.pattern, rule.case_sensitive);
+    if (problem) ctx.addIssue({ code: "custom", path: ["pattern"], message: problem });
   });
 
 const ActionsSchema = z.strictObject({
@@ -109,6 +71,42 @@ const DaysSchema = z.strictObject({
   saturday: day(),
   sunday: day(),
 });
+
+// Two auto-replying numbers would answer each other forever; these stop it (and spare a contact
+// a flood). Counted per chat whoever writes: no message is reliably "human".
+const ChatLimitsSchema = z.strictObject({
+  max_replies: z.int().min(1).max(1000).default(20).meta({ description: "At most this many bot replies in one chat within window_minutes; further messages there are not answered (reason reply_limit)." }),
+  window_minutes: z.int().min(1).max(1440).default(60),
+  min_interval_seconds: z
+    .int()
+    .min(0)
+    .max(3600)
+    // 1 s: a person's "hi" then "price?" both get answers; max_replies is what stops a bot loop.
+    .default(1)
+    .meta({ description: "No bot reply in a chat sooner than this after its previous one there; messages in between are not answered (reason cooldown)." }),
+});
+
+export type ChatLimits = z.output<typeof ChatLimitsSchema>;
+/** The longest history chatLimitReason ever needs. */
+export const MAX_CHAT_HISTORY_MS = 1440 * 60_000;
+
+/** The bot's replies in one chat: how many within the window, and when the last one was (ms). */
+export interface ChatHistory {
+  inWindow: number;
+  lastAt: number | null;
+}
+
+/** The window chatLimitReason counts `inWindow` over: replies after this instant (ms). */
+export function chatWindowStart(limits: ChatLimits, nowMs: number): number {
+  return nowMs - limits.window_minutes * 60_000;
+}
+
+/** Why the bot may not answer in a chat now, given its history there; null = it may. */
+export function chatLimitReason(limits: ChatLimits, history: ChatHistory, nowMs: number): "reply_limit" | "cooldown" | null {
+  if (history.inWindow >= limits.max_replies) return "reply_limit";
+  if (history.lastAt !== null && nowMs - history.lastAt < limits.min_interval_seconds * 1000) return "cooldown";
+  return null;
+}
 
 const HoursSchema = z
   .strictObject({ from: Time.default("always"), to: Time.default("always") })
@@ -134,7 +132,16 @@ export const BotSettingsSchema = z
     actions: ActionsSchema.default(ActionsSchema.parse({})),
     active_days: DaysSchema.default(DaysSchema.parse({})),
     active_hours: HoursSchema.default({ from: "always", to: "always" }),
-    keywords: z.array(KeywordRuleSchema).max(100).default([]).meta({ description: "Checked in order; the first match answers." }),
+    keywords: z
+      .array(KeywordRuleSchema)
+      .max(100)
+      .default([])
+      .superRefine((rules, ctx) => {
+        const regex = rules.filter((r) => r.match === "regex").length;
+        if (regex > MAX_REGEX_RULES) ctx.addIssue({ code: "custom", message: `At most ${MAX_REGEX_RULES} regex rules (${regex} given); use exact or contains rules for plain words.` });
+      })
+      .meta({ description: `Checked in order; the first match answers. At most ${MAX_REGEX_RULES} of them regex rules.` }),
+    chat_limits: ChatLimitsSchema.default(ChatLimitsSchema.parse({})).meta({ description: "Loop guard: caps bot replies per chat, e.g. against another bot." }),
   })
   .meta({ id: "BotSettings" });
 
@@ -192,21 +199,40 @@ export interface IncomingForBot {
   from: string;
 }
 
-function matches(rule: KeywordRule, text: string): boolean {
-  const fold = (s: string) => (rule.case_sensitive ? s : s.toLocaleLowerCase());
-  switch (rule.match) {
-    case "exact":
-      return fold(text.trim()) === fold(rule.pattern.trim());
-    case "contains":
-      return fold(text).includes(fold(rule.pattern));
-    case "regex": {
-      const re = compileRule(rule.pattern, rule.case_sensitive);
-      return typeof re !== "string" && re.test(text.slice(0, MAX_MATCH_INPUT));
-    }
+// A bot's regex rules compiled once per settings object (the session object keeps its settings),
+// and dropped with it.
+const regexMatchers = new WeakMap<readonly KeywordRule[], RegexMatcher>();
+
+function regexMatcher(keywords: readonly KeywordRule[]): RegexMatcher {
+  let matcher = regexMatchers.get(keywords);
+  if (!matcher) {
+    const positions = keywords.flatMap((r, i) => (r.match === "regex" ? [i] : []));
+    const inSet = compileRegexRules(positions.map((i) => keywords[i]));
+    matcher = (text) => new Set([...inSet(text)].map((i) => positions[i]));
+    regexMatchers.set(keywords, matcher);
   }
+  return matcher;
 }
 
-export type SkipReason = "disabled" | "from_me" | "group" | "offline" | "inactive" | "no_reply";
+/** The first rule, in order, that matches `text`. */
+function firstMatch(keywords: readonly KeywordRule[], text: string): KeywordRule | undefined {
+  let regexHits: ReadonlySet<number> | undefined;
+  return keywords.find((rule, index) => {
+    const fold = (s: string) => (rule.case_sensitive ? s : s.toLocaleLowerCase());
+    switch (rule.match) {
+      case "exact":
+        return fold(text.trim()) === fold(rule.pattern.trim());
+      case "contains":
+        return fold(text).includes(fold(rule.pattern));
+      case "regex":
+        // One pass of the set answers every regex rule.
+        regexHits ??= regexMatcher(keywords)(text);
+        return regexHits.has(index);
+    }
+  });
+}
+
+export type SkipReason = "disabled" | "from_me" | "group" | "offline" | "inactive" | "no_reply" | "reply_limit" | "cooldown";
 
 /** What the bot answers to one incoming message, or why it stays silent. */
 export function decide(settings: BotSettings, incoming: IncomingForBot, at: Date, random: Random): { text: string } | { skipped: SkipReason } {
@@ -217,17 +243,17 @@ export function decide(settings: BotSettings, incoming: IncomingForBot, at: Date
   if (!isActive(settings, at)) return { skipped: "inactive" };
 
   const text = incoming.text ?? "";
-  const rule = settings.actions.reply_msgs ? settings.keywords.find((r) => matches(r, text)) : undefined;
+  const rule = settings.actions.reply_msgs ? firstMatch(settings.keywords, text) : undefined;
   const template = rule ? rule.reply : settings.actions.send_default_msg ? settings.default_message : null;
   if (!template) return { skipped: "no_reply" };
   const local = localTime(at, settings.timezone);
-  const vars = {
-    name: incoming.pushName?.trim() || incoming.from,
-    number: incoming.from,
-    bot_name: settings.name,
-    date: local.date,
-    time: local.time,
-  };
+  const vars = new Map([
+    ["name", incoming.pushName?.trim() || incoming.from],
+    ["number", incoming.from],
+    ["bot_name", settings.name],
+    ["date", local.date],
+    ["time", local.time],
+  ]);
   const reply = renderTemplate(template, vars, random).trim();
   return reply ? { text: reply } : { skipped: "no_reply" };
 }

@@ -9,26 +9,71 @@ export type ConnectionMode = (typeof CONNECTION_MODES)[number];
 export type DisconnectAction =
   /** 515 after pairing: reconnect at once with the saved creds. */
   | { kind: "restart" }
-  /** Transient: reconnect from the alarm with backoff. */
+  /** Transient: reconnect from the alarm with backoff, keys kept. */
   | { kind: "reconnect"; reason: string }
   /** Final until a user acts: status and reason to publish, and whether the link is gone. */
   | { kind: "stop"; status: SessionStatus; reason: string; unlinked: boolean };
 
-export function classifyDisconnect(statusCode: number | undefined, wasLinked: boolean): DisconnectAction {
+/**
+ * Where a close came from. `transport`: the WebSocket itself failed (DNS, refused, reset, TLS,
+ * an HTTP answer to the upgrade, a close in the middle of the handshake). Baileys turns those
+ * into codes too (408, 500, or the HTTP status), but no WhatsApp server said anything: a
+ * transport failure never means logged out, banned or bad keys.
+ */
+export type DisconnectSource = "server" | "transport";
+
+/**
+ * What the server said, when it said something: `failure` is the answer to a login
+ * (`<failure reason>`), `stream` a `<stream:error>`; `conflict` is the type of its `conflict`
+ * child (device_removed, replaced). Absent for closes Baileys decided on its own.
+ */
+export interface ServerWord {
+  kind: "failure" | "stream";
+  conflict?: string;
+}
+
+/**
+ * What a Baileys close means. Only WhatsApp's own word unlinks, as whatsmeow reads it
+ * (connectionevents.go handleStreamError / handleConnectFailure, IsLoggedOut): a login failure
+ * 401, 403 or 406, or a stream error 401 with `<conflict type="device_removed"/>`. Everything
+ * else keeps the keys. A 500 (badSession: a stream error Baileys does not know) and a bare
+ * stream error 401 are retried: whatsmeow reconnects on both, and keys that are really unusable
+ * are answered at the next login with a 401 failure, which then unlinks.
+ */
+export function classifyDisconnect(
+  statusCode: number | undefined,
+  wasLinked: boolean,
+  source: DisconnectSource = "server",
+  word?: ServerWord,
+): DisconnectAction {
+  // Baileys folds every Node E-code (refused, reset, DNS, timeout) into 408: no finer reason to give.
+  if (source === "transport") return { kind: "reconnect", reason: "connection_lost" };
   switch (statusCode) {
     case 515:
       return { kind: "restart" };
     case 401:
+      // Baileys reads any stream error 401 as logged out; whatsmeow only the device_removed one.
+      if (word?.kind === "stream" && word.conflict !== "device_removed") return { kind: "reconnect", reason: "stream_error" };
       return { kind: "stop", status: "disconnected", reason: "logged_out", unlinked: true };
     case 403:
       return { kind: "stop", status: "banned", reason: "banned", unlinked: true };
+    case 406:
+      // Login failure 406: whatsmeow's UnknownLogout, which WhatsApp Web calls BANNED; store deleted.
+      return { kind: "stop", status: "banned", reason: "banned", unlinked: true };
+    case 405:
+      // Login failure 405 (client outdated): every retry gets the same answer until the gateway is updated.
+      return { kind: "stop", status: "failed", reason: "client_outdated", unlinked: false };
+    case 402:
+      // Login failure 402: a ban with an expiry. Keys kept; retried with backoff until it lifts.
+      return { kind: "reconnect", reason: "temporarily_banned" };
     case 440:
       // Another client took over this device: fighting back would loop forever.
       return { kind: "stop", status: "disconnected", reason: "replaced", unlinked: false };
     case 411:
-      return { kind: "stop", status: "failed", reason: "multidevice_mismatch", unlinked: true };
+      // Only seen while pairing (the phone lacks multi-device); `reconnect` starts a new QR.
+      return { kind: "stop", status: "failed", reason: "multidevice_mismatch", unlinked: false };
     case 500:
-      return { kind: "stop", status: "failed", reason: "bad_session", unlinked: true };
+      return { kind: "reconnect", reason: "stream_error" };
     case 408:
       // Unlinked + timed out = the QR codes ran out without a scan.
       return wasLinked
@@ -44,18 +89,38 @@ export function classifyDisconnect(statusCode: number | undefined, wasLinked: bo
 export interface BackoffPolicy {
   baseMs: number;
   maxMs: number;
+  /** Attempts on the fast exponential ladder; after them a linked session retries every `slowMs`. */
   maxAttempts: number;
+  slowMs: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 5 * 60_000, maxAttempts: 12 };
+export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 5 * 60_000, maxAttempts: 12, slowMs: 15 * 60_000 };
+
+/** Reason shown while a linked session retries slowly after the fast ladder is used up. */
+export const SLOW_RETRY_REASON = "reconnect_failed_retrying";
+
+/** Whether attempt `attempt` (0-based) is past the fast ladder. */
+export function backoffExhausted(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF): boolean {
+  return attempt >= policy.maxAttempts;
+}
 
 /**
  * Delay before reconnect attempt `attempt` (0-based): exponential with "equal jitter", so
  * many sessions dropped together do not come back in lockstep, and never below half the step.
- * Returns null once the attempts are used up (the session becomes `failed`).
+ * Past the ladder: `slowMs` with the same jitter, forever (the caller decides who may stop).
  */
-export function reconnectDelay(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF, random = Math.random): number | null {
-  if (attempt >= policy.maxAttempts) return null;
-  const step = Math.min(policy.maxMs, policy.baseMs * 2 ** attempt);
+export function reconnectDelay(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF, random = Math.random): number {
+  const step = backoffExhausted(attempt, policy) ? policy.slowMs : Math.min(policy.maxMs, policy.baseMs * 2 ** attempt);
   return Math.round(step / 2 + random() * (step / 2));
+}
+
+/** A socket that stayed logged in this long was healthy: its close starts the backoff ladder afresh. */
+export const STABLE_CONNECTION_MS = 60_000;
+
+/**
+ * Backoff attempts to count after a close. An `open` alone does not reset them: a server that
+ * accepts the login and drops it at once would otherwise be retried every second forever.
+ */
+export function attemptsAfterClose(attempts: number, openedAt: number | null, closedAt: number): number {
+  return openedAt !== null && closedAt - openedAt >= STABLE_CONNECTION_MS ? 0 : attempts;
 }

@@ -6,14 +6,23 @@
 import { database, type Db } from "../db/client";
 import { insertDeliveries, listEnabledWebhooks, newDeliveryRow, type DeliveryRow, type WebhookRow } from "../db/webhooks.repo";
 import { now } from "../domain/time";
+import { armRecovery } from "../recovery/arm";
 import { newEventId, wantsEvent, type EmittedEventType, type WebhookFilters, type WebhookPayload } from "../domain/webhook-events";
 
 /** Body of a wa-webhooks queue message. */
 export interface WebhookQueueMessage {
   delivery_id: string;
+  /** The delivery's generation when sent; a message of an older one is superseded. Absent = 0. */
+  generation?: number;
+  /**
+   * Attempts the delivery made before this message (a sweep's message for a delivery whose
+   * retry was lost): the retry schedule goes on from there, so a failing endpoint still ends
+   * `dead`. Absent = 0 (a new event, or a replay: a fresh schedule).
+   */
+  attempts_before?: number;
 }
 
-export type EmitEnv = Pick<Env, "DB" | "WEBHOOK_QUEUE">;
+export type EmitEnv = Pick<Env, "DB" | "WEBHOOK_QUEUE"> & Partial<Pick<Env, "RECOVERY">>;
 
 export interface EmitEventInput {
   accountId: string;
@@ -62,16 +71,38 @@ export function subscribers(hooks: WebhookRow[], input: EmitEventInput): Webhook
   );
 }
 
-/** Writes the rows, then enqueues them (≤100 per sendBatch). */
-export async function enqueueDeliveries(env: EmitEnv, db: Db, rows: DeliveryRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await insertDeliveries(db, rows);
+/** Queue messages for deliveries (≤100 per sendBatch), each carrying its generation (and where its schedule stands). */
+export async function wakeDeliveries(
+  env: Pick<Env, "WEBHOOK_QUEUE">,
+  rows: readonly { id: string; generation: number; attemptsBefore?: number }[],
+): Promise<void> {
   for (let i = 0; i < rows.length; i += SEND_BATCH_LIMIT) {
     const chunk = rows.slice(i, i + SEND_BATCH_LIMIT);
     await env.WEBHOOK_QUEUE.sendBatch(
-      chunk.map((row) => ({ body: { delivery_id: row.id } satisfies WebhookQueueMessage, contentType: "json" as const })),
+      chunk.map((row) => {
+        const body: WebhookQueueMessage = { delivery_id: row.id, generation: row.generation };
+        if (row.attemptsBefore) body.attempts_before = row.attemptsBefore;
+        return { body, contentType: "json" as const };
+      }),
     );
   }
+}
+
+/** A replay: queue messages for rows already written (the recovery sweep covers a lost one). */
+export async function resendDeliveries(env: EmitEnv, rows: readonly { id: string; generation: number }[]): Promise<void> {
+  await armRecovery(env);
+  await wakeDeliveries(env, rows);
+}
+
+/**
+ * Writes the rows, then enqueues them. The rows are the record: should the queue message be
+ * lost (a crash, a refused send), the recovery sweep armed here sends them again.
+ */
+export async function enqueueDeliveries(env: EmitEnv, db: Db, rows: DeliveryRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await insertDeliveries(db, rows);
+  await armRecovery(env);
+  await wakeDeliveries(env, rows);
 }
 
 /**

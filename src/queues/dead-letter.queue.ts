@@ -8,16 +8,18 @@ import { markDeliveriesDead } from "../db/webhooks.repo";
 import { type WebhookQueueMessage } from "../events/emit";
 import { emitMessageEvent } from "../events/message-events";
 import { sendJobMessageIds } from "./send.queue";
+import { generationOf } from "./webhook.queue";
 
 export const DEAD_LETTER_REASON = "dead-lettered after all attempts";
 
-export function deliveryIdsOf(messages: readonly Message<unknown>[]): string[] {
-  const ids = new Set<string>();
+/** Each dead-lettered delivery with the generation its message carried. */
+export function deadDeliveriesOf(messages: readonly Message<unknown>[]): { id: string; generation: number }[] {
+  const out: { id: string; generation: number }[] = [];
   for (const m of messages) {
-    const id = (m.body as Partial<WebhookQueueMessage> | null)?.delivery_id;
-    if (typeof id === "string") ids.add(id);
+    const body = m.body as Partial<WebhookQueueMessage> | null;
+    if (typeof body?.delivery_id === "string") out.push({ id: body.delivery_id, generation: generationOf(body) });
   }
-  return [...ids];
+  return out;
 }
 
 export const SEND_DEAD_LETTER_REASON = "send_queue_exhausted";
@@ -34,10 +36,14 @@ async function failDeadLetteredSends(messages: readonly Message<unknown>[], env:
 
 export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {
   if (batch.queue === "wa-webhooks-dlq") {
-    const ids = deliveryIdsOf(batch.messages);
-    console.warn(JSON.stringify({ msg: "webhook deliveries dead-lettered", count: ids.length }));
+    const dead = deadDeliveriesOf(batch.messages);
+    console.warn(JSON.stringify({ msg: "webhook deliveries dead-lettered", count: dead.length }));
     // Throwing here retries the whole batch (no DLQ behind the DLQ): fine, marking is idempotent.
-    await markDeliveriesDead(database(env), ids, DEAD_LETTER_REASON);
+    // Only at the message's generation: a replay that superseded it must not be killed.
+    const db = database(env);
+    const byGeneration = new Map<number, string[]>();
+    for (const { id, generation } of dead) byGeneration.set(generation, [...(byGeneration.get(generation) ?? []), id]);
+    for (const [generation, ids] of byGeneration) await markDeliveriesDead(db, ids, DEAD_LETTER_REASON, { generation });
     batch.ackAll();
     return;
   }

@@ -4,6 +4,7 @@
 import { database, type Db } from "../db/client";
 import { pendingMessageIds } from "../db/messages.repo";
 import type { OutboxItem } from "../session/outbox.types";
+import { armRecovery } from "../recovery/arm";
 
 export interface SendJob {
   v: 1;
@@ -54,6 +55,8 @@ export function packSendJobs(sessionId: string, items: OutboxItem[]): SendJob[] 
  * messages enqueued, and of those not enqueued (from the first refused call on).
  */
 export async function enqueueSendJobs(env: Env, jobs: SendJob[]): Promise<{ enqueuedIds: string[]; failedIds: string[] }> {
+  // Accepted rows are in D1 already: should a job be lost, the recovery sweep finds them.
+  await armRecovery(env);
   const enqueuedIds: string[] = [];
   let index = 0;
   while (index < jobs.length) {

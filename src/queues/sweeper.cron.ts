@@ -1,74 +1,87 @@
-import { and, eq, inArray, lt } from "drizzle-orm";
 import { database } from "../db/client";
-import { PENDING_STATUSES } from "../db/messages.repo";
-import { campaigns, messages, webhookDeliveries } from "../db/schema";
-import type { OutboxItem } from "../session/outbox.types";
-import { enqueueSendJobs, packSendJobs } from "./send.queue";
+import { hasQueuedSends, sessionsWithStaleSends } from "../db/backlog.repo";
+import { claimOverdueDeliveries, hasOwedDeliveries } from "../db/webhooks.repo";
 import { toTimestamp } from "../domain/time";
-import type { WebhookQueueMessage } from "../events/emit";
+import { wakeDeliveries } from "../events/emit";
 
-// The cron's work: things whose queue message may have been lost.
-//
-// A delivery row is written before its queue message is sent; if sending failed, or a queue
-// message was lost, the row would wait forever. The cron re-queues pending deliveries that
-// are well past their next attempt. Delivery stays at least once with the same webhook-id.
+// The recovery sweep: work whose queue message (or hand-off) may have been lost. D1 is the
+// truth, queue messages are only wake-ups. The recovery object's alarm runs it (the same under
+// `wrangler dev` and on Cloudflare); the cron runs it too, as a backstop.
 
-const OVERDUE_MS = 15 * 60_000;
-const MAX_PER_RUN = 500;
-const SEND_BATCH_LIMIT = 100;
+// A delivery still owed this long after its attempt was due gets a new queue message. Its
+// generation moves on, so the old message, should it still arrive, is acked unused; and its
+// next claim is spaced further out each time (claimOverdueDeliveries), so queue lag is not
+// answered with a new message every sweep.
+const DELIVERY_OVERDUE_MS = 2 * 60_000;
+// A message accepted this long ago and still queued makes its session reconcile with D1.
+// The outbox ignores ids it holds or has finished, so this never sends twice.
+const STALE_SEND_MS = 2 * 60_000;
+const MAX_DELIVERIES_PER_RUN = 500;
+// Sessions are asked a page at a time (in parallel within a page); a run covers this many pages.
+const SESSIONS_PER_PAGE = 100;
+const MAX_SESSION_PAGES = 50;
 
+export type SweepEnv = Pick<Env, "DB" | "WEBHOOK_QUEUE" | "SESSION">;
+
+/** Re-queues deliveries still owed (pending, or failed with a retry) whose message is overdue. */
 export async function requeueOverdueDeliveries(env: Pick<Env, "DB" | "WEBHOOK_QUEUE">, now = Date.now()): Promise<number> {
-  const db = database(env);
-  const overdue = await db
-    .select({ id: webhookDeliveries.id })
-    .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.status, "pending"), lt(webhookDeliveries.nextAttemptAt, toTimestamp(now - OVERDUE_MS))))
-    .limit(MAX_PER_RUN)
-    .all();
-  for (let i = 0; i < overdue.length; i += SEND_BATCH_LIMIT) {
-    const chunk = overdue.slice(i, i + SEND_BATCH_LIMIT);
-    await env.WEBHOOK_QUEUE.sendBatch(chunk.map((r) => ({ body: { delivery_id: r.id } satisfies WebhookQueueMessage, contentType: "json" as const })));
-    // Not picked again by the next run unless it is overdue once more.
-    for (const r of chunk) {
-      await db.update(webhookDeliveries).set({ nextAttemptAt: toTimestamp(now) }).where(eq(webhookDeliveries.id, r.id));
-    }
-  }
-  if (overdue.length) console.warn(JSON.stringify({ msg: "re-queued overdue webhook deliveries", count: overdue.length }));
-  return overdue.length;
+  const claimed = await claimOverdueDeliveries(database(env), toTimestamp(now - DELIVERY_OVERDUE_MS), MAX_DELIVERIES_PER_RUN, now);
+  // The retry schedule goes on where it stood: a failing endpoint still ends `dead`.
+  await wakeDeliveries(env, claimed.map((c) => ({ id: c.id, generation: c.generation, attemptsBefore: c.attempts })));
+  if (claimed.length) console.warn(JSON.stringify({ msg: "re-queued overdue webhook deliveries", count: claimed.length }));
+  return claimed.length;
 }
 
-// Outgoing messages are written (and charged) before their send job is queued. A crash in
-// between would leave them `queued` forever; the cron hands such messages to their session
-// again. The outbox ignores ids it already holds or has finished, so this never duplicates.
-const STALE_SEND_MS = 30 * 60_000;
-
-export async function requeueStaleSends(env: Env, now = Date.now()): Promise<number> {
+/** Asks each session holding stale sends to reconcile its outbox with D1. Returns the sessions asked. */
+export async function reconcileStaleSends(env: Pick<Env, "DB" | "SESSION">, now = Date.now()): Promise<number> {
   const db = database(env);
-  const stale = await db
-    .select({ message: messages, delayBetween: campaigns.delayBetween })
-    .from(messages)
-    .leftJoin(campaigns, eq(campaigns.id, messages.campaignId))
-    .where(and(eq(messages.direction, "outgoing"), inArray(messages.status, [...PENDING_STATUSES]), lt(messages.createdAt, toTimestamp(now - STALE_SEND_MS))))
-    .limit(MAX_PER_RUN)
-    .all();
-  const bySession = new Map<string, OutboxItem[]>();
-  for (const { message: m, delayBetween } of stale) {
-    const items = bySession.get(m.whatsappSessionId) ?? [];
-    items.push({
-      messageId: m.id,
-      accountId: m.accountId,
-      to: m.toNumber,
-      type: m.type as OutboxItem["type"],
-      content: m.content,
-      mediaUrl: m.mediaUrl,
-      payload: m.payload ?? null,
-      campaignId: m.campaignId,
-      delayBetweenMs: delayBetween ?? 0,
-      scheduledAt: m.scheduledAt ? Date.parse(m.scheduledAt) : null,
-    });
-    bySession.set(m.whatsappSessionId, items);
+  const before = toTimestamp(now - STALE_SEND_MS);
+  const asked = new Set<string>();
+  for (const status of ["queued", "scheduled"] as const) {
+    // Page by session id, so every session is reached however many hold stale sends.
+    let after = "";
+    for (let page = 0; page < MAX_SESSION_PAGES; page++) {
+      const sessions = await sessionsWithStaleSends(db, status, before, { after, limit: SESSIONS_PER_PAGE });
+      const fresh = sessions.filter((id) => !asked.has(id));
+      for (const id of fresh) asked.add(id);
+      await Promise.all(fresh.map((sessionId) => askToReconcile(env, sessionId)));
+      if (sessions.length < SESSIONS_PER_PAGE) break;
+      after = sessions[sessions.length - 1];
+    }
   }
-  const jobs = [...bySession].flatMap(([sessionId, items]) => packSendJobs(sessionId, items));
-  if (jobs.length) await enqueueSendJobs(env, jobs);
-  return stale.length;
+  return asked.size;
+}
+
+async function askToReconcile(env: Pick<Env, "SESSION">, sessionId: string): Promise<void> {
+  try {
+    await env.SESSION.get(env.SESSION.idFromName(sessionId)).reconcile(sessionId);
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "session reconcile failed", session: sessionId, err: String(err) }));
+  }
+}
+
+export interface SweepResult {
+  deliveries: number;
+  sessions: number;
+  /** Work is still owed (the alarm comes back while it is). */
+  owed: boolean;
+}
+
+/** Runs one step; a failure is logged and the sweep goes on (each step's work is in D1). */
+async function step<T>(name: string, fn: () => Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "recovery sweep step failed", step: name, err: String(err) }));
+    return fallback;
+  }
+}
+
+export async function sweep(env: SweepEnv, now = Date.now()): Promise<SweepResult> {
+  const db = database(env);
+  const deliveries = await step("deliveries", () => requeueOverdueDeliveries(env, now), 0);
+  const sessions = await step("sends", () => reconcileStaleSends(env, now), 0);
+  // Unknown (D1 down) counts as owed: the alarm comes back.
+  const owed = await step("owed", async () => (await hasOwedDeliveries(db)) || (await hasQueuedSends(db, toTimestamp(now))), true);
+  return { deliveries, sessions, owed };
 }

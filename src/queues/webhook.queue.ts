@@ -82,9 +82,16 @@ export async function post(url: string, headers: Headers, body: string, timeoutM
 
 type Outcome = { kind: "ack" } | { kind: "retry"; delaySeconds: number };
 
-/** Everything about one delivery attempt; the caller acks or retries the queue message. */
-export async function attemptDelivery(env: WebhookEnv, db: Db, delivery: DeliveryRow, queueAttempt: number): Promise<Outcome> {
-  // Done already (a redelivered message, or a replay whose twin got through): nothing to send.
+/**
+ * Everything about one delivery attempt; the caller acks or retries the queue message.
+ * `queueAttempt` is the attempt's place in the retry schedule (1-based). `generation` is the
+ * queue message's: each replay or sweep starts a new generation with its own message, and
+ * only the message of the delivery's current generation may attempt it or move its status.
+ * An older one (a retry pending when the replay came) is acked unused.
+ */
+export async function attemptDelivery(env: WebhookEnv, db: Db, delivery: DeliveryRow, queueAttempt: number, generation = 0): Promise<Outcome> {
+  if (generation !== delivery.generation) return { kind: "ack" };
+  // Done already (a redelivered message of this generation): nothing to send.
   if (delivery.status === "delivered" || delivery.status === "dead") return { kind: "ack" };
 
   let url = delivery.url;
@@ -94,7 +101,7 @@ export async function attemptDelivery(env: WebhookEnv, db: Db, delivery: Deliver
     const hook = await findWebhookById(db, delivery.webhookId);
     if (!hook) return { kind: "ack" }; // deleted with its deliveries
     if (!hook.enabled) {
-      await markDeliveriesDead(db, [delivery.id], "webhook disabled", { overwriteError: true });
+      await markDeliveriesDead(db, [delivery.id], "webhook disabled", { overwriteError: true, generation });
       return { kind: "ack" };
     }
     // The webhook's current URL: fixing a broken URL lets pending retries through.
@@ -105,7 +112,7 @@ export async function attemptDelivery(env: WebhookEnv, db: Db, delivery: Deliver
 
   const check = checkWebhookUrl(url, { allowPrivate: privateHostsAllowed(env) });
   if (!check.ok) {
-    await recordAttempt(db, delivery.id, { statusCode: null, error: `URL refused: ${check.message}`, durationMs: 0 }, { status: "dead", nextAttemptAt: null });
+    await recordAttempt(db, delivery.id, { statusCode: null, error: `URL refused: ${check.message}`, durationMs: 0 }, { status: "dead", nextAttemptAt: null }, generation);
     return { kind: "ack" };
   }
 
@@ -113,23 +120,42 @@ export async function attemptDelivery(env: WebhookEnv, db: Db, delivery: Deliver
   const result = await post(url, headers, delivery.payload);
   const urlChange = url !== delivery.url ? { url } : {};
   if (result.ok) {
-    await recordAttempt(db, delivery.id, result, { status: "delivered", nextAttemptAt: null, ...urlChange });
+    // Delivered, if this generation is still current. Superseded meanwhile (a replay, a sweep),
+    // the attempt is logged but the newer message still POSTs: a replay always sends once,
+    // and the receiver deduplicates on webhook-id.
+    await recordAttempt(db, delivery.id, result, { status: "delivered", nextAttemptAt: null, ...urlChange }, generation);
     return { kind: "ack" };
   }
   const delaySeconds = retryDelaySeconds(queueAttempt, parseRetryScale(env.WEBHOOK_RETRY_SCALE));
   if (isFinalAttempt(queueAttempt)) {
     // The schedule is spent. Retrying hands the message to the queue, which dead-letters
-    // it (max_retries); the DLQ consumer confirms `dead`. Should max_retries be set
-    // higher, the next attempt finds the delivery dead and stops there.
-    await recordAttempt(db, delivery.id, result, { status: "dead", nextAttemptAt: null, ...urlChange });
-    return { kind: "retry", delaySeconds: 0 };
+    // it (max_retries); the DLQ consumer confirms `dead`. Should the queue allow more (a
+    // higher max_retries, or a sweep's message that started mid-schedule), the next attempt
+    // finds the delivery dead and stops there.
+    const { current } = await recordAttempt(db, delivery.id, result, { status: "dead", nextAttemptAt: null, ...urlChange }, generation);
+    return current ? { kind: "retry", delaySeconds: 0 } : { kind: "ack" };
   }
-  await recordAttempt(db, delivery.id, result, {
-    status: "failed",
-    nextAttemptAt: toTimestamp(Date.now() + delaySeconds * 1000),
-    ...urlChange,
-  });
-  return { kind: "retry", delaySeconds };
+  // Superseded while posting (a replay came meanwhile): the newer message carries on.
+  const { current } = await recordAttempt(
+    db,
+    delivery.id,
+    result,
+    { status: "failed", nextAttemptAt: toTimestamp(Date.now() + delaySeconds * 1000), ...urlChange },
+    generation,
+  );
+  return current ? { kind: "retry", delaySeconds } : { kind: "ack" };
+}
+
+/** The attempt's place in the retry schedule: attempts made before this message, plus the queue's count. */
+export function scheduleAttemptOf(body: Partial<WebhookQueueMessage> | null | undefined, queueAttempts: number): number {
+  const before = body?.attempts_before;
+  return (typeof before === "number" && Number.isInteger(before) && before > 0 ? before : 0) + queueAttempts;
+}
+
+/** A message's generation; messages sent before generations existed count as 0. */
+export function generationOf(body: Partial<WebhookQueueMessage> | null | undefined): number {
+  const generation = body?.generation;
+  return typeof generation === "number" && Number.isInteger(generation) && generation >= 0 ? generation : 0;
 }
 
 export async function handleWebhookBatch(batch: MessageBatch<WebhookQueueMessage>, env: WebhookEnv, _ctx: ExecutionContext): Promise<void> {
@@ -149,7 +175,7 @@ export async function handleWebhookBatch(batch: MessageBatch<WebhookQueueMessage
           message.ack();
           return;
         }
-        const outcome = await attemptDelivery(env, db, delivery, message.attempts);
+        const outcome = await attemptDelivery(env, db, delivery, scheduleAttemptOf(message.body, message.attempts), generationOf(message.body));
         if (outcome.kind === "ack") message.ack();
         else message.retry({ delaySeconds: outcome.delaySeconds });
       } catch (error) {
@@ -157,7 +183,7 @@ export async function handleWebhookBatch(batch: MessageBatch<WebhookQueueMessage
         console.error(
           JSON.stringify({ msg: "webhook delivery crashed", delivery_id: deliveryId, error: error instanceof Error ? error.message : String(error) }),
         );
-        message.retry({ delaySeconds: retryDelaySeconds(message.attempts, scale) });
+        message.retry({ delaySeconds: retryDelaySeconds(scheduleAttemptOf(message.body, message.attempts), scale) });
       }
     }),
   );

@@ -18,7 +18,38 @@ interface ClientOptions {
 }
 
 type Sendable = ArrayBuffer | ArrayBufferView | string;
+
+/** A connection error as `ws` in Node reports it: Node's `code` (ECONNREFUSED, ENOTFOUND, ...). */
+export type SocketError = Error & { code?: string; errno?: string; syscall?: string };
+
+function socketError(message: string, code?: string): SocketError {
+  const err: SocketError = new Error(message);
+  if (code) Object.assign(err, { code, errno: code, syscall: "connect" });
+  return err;
+}
+
+/**
+ * Names a failure of fetch + Upgrade with the code Node would give it, so Baileys maps it as in
+ * Node (an E-code becomes 408, see Utils/generics.js getCodeFromWSError). workerd's messages
+ * ("Network connection lost.", "internal error", DNS and TLS text) carry no code of their own.
+ */
+export function connectErrorCode(err: unknown): string {
+  const text = String((err as Error)?.message ?? err);
+  if (/ENOTFOUND|EAI_AGAIN|DNS|resolve|not known|no such host|lookup/i.test(text)) return "ENOTFOUND";
+  if (/timed? ?out|timeout/i.test(text)) return "ETIMEDOUT";
+  if (/TLS|SSL|certificate|handshake failure/i.test(text)) return "EPROTO";
+  if (/reset|connection lost|disconnected|broken pipe|EPIPE/i.test(text)) return "ECONNRESET";
+  return "ECONNREFUSED";
+}
 type SendCallback = (err?: Error) => void;
+
+/** Rejects with the signal's reason once it aborts (never resolves). */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
 
 export default class WebSocket extends EventEmitter {
   static readonly CONNECTING = 0;
@@ -59,12 +90,23 @@ export default class WebSocket extends EventEmitter {
     handshakeTimeout: number | undefined,
   ): Promise<void> {
     const timer = handshakeTimeout
-      ? setTimeout(() => this.abort.abort(new Error("Opening handshake has timed out")), handshakeTimeout)
+      ? setTimeout(() => this.abort.abort(socketError("Opening handshake has timed out", "ETIMEDOUT")), handshakeTimeout)
       : undefined;
     try {
-      const { response, noiseRoot } = await target.connect({ url, headers, signal: this.abort.signal });
+      let connection: Awaited<ReturnType<typeof target.connect>>;
+      try {
+        // Raced against the abort: a target that ignores the signal (a hung sandbox object)
+        // must not leave this socket CONNECTING after the handshake timeout or close().
+        connection = await Promise.race([target.connect({ url, headers, signal: this.abort.signal }), aborted(this.abort.signal)]);
+      } catch (err) {
+        if (this.abort.signal.aborted) throw this.abort.signal.reason;
+        const message = err instanceof Error ? err.message : String(err);
+        throw socketError(message, connectErrorCode(err));
+      }
+      const { response, noiseRoot } = connection;
       const ws = response.webSocket;
-      if (!ws) throw new Error(`Unexpected server response: ${response.status}`);
+      // `ws`'s own words (no code): Baileys then takes the HTTP status as the disconnect code.
+      if (!ws) throw socketError(`Unexpected server response: ${response.status}`);
       this.noiseRoot = noiseRoot ?? null;
       // From compatibility date 2026-03-17 binary frames arrive as Blob unless asked otherwise.
       ws.binaryType = "arraybuffer";
@@ -86,10 +128,9 @@ export default class WebSocket extends EventEmitter {
         } catch {}
         this.finish(event.code, event.reason);
       });
-      ws.addEventListener("error", (event) => {
-        if (this.readyState === WebSocket.CLOSED) return;
-        this.readyState = WebSocket.CLOSED;
-        this.dispatch("error", new Error((event as ErrorEvent).message || "WebSocket error"));
+      ws.addEventListener("error", () => {
+        // As `ws` does when its TCP socket fails after the upgrade (ECONNRESET, "Network
+        // connection lost"): no 'error' event, only 'close' with 1006 (abnormal closure).
         this.finish(1006, "");
       });
       this.readyState = WebSocket.OPEN;
@@ -131,7 +172,15 @@ export default class WebSocket extends EventEmitter {
     try {
       this.socket.send(data);
     } catch (err) {
-      return fail(err instanceof Error ? err : new Error(String(err)));
+      // The runtime refuses to send on a socket its peer dropped, sometimes before (or without)
+      // a close event: report the close now rather than at Baileys' keep-alive minutes later,
+      // and let go of the runtime socket (it would otherwise stay open with no one reading it).
+      const socket = this.socket;
+      try {
+        socket.close(1011, "send failed");
+      } catch {}
+      queueMicrotask(() => this.finish(1006, ""));
+      return fail(socketError(err instanceof Error ? err.message : String(err), "EPIPE"));
     }
     if (callback) queueMicrotask(() => callback());
   }

@@ -47,6 +47,8 @@ export class ServerConnection {
   account: { phone: string; device: number } | undefined;
   registration: Registration | undefined;
   ackPolicy: AckPolicy = { mode: "normal" };
+  /** Fault `silence`: the server stops answering (no pong, no acks) but keeps the socket open. */
+  silenced = false;
   private readonly reader = new FrameReader();
   private noise: NoiseServer | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -65,7 +67,7 @@ export class ServerConnection {
   }
 
   private async process(data: Uint8Array): Promise<void> {
-    if (this.state === "closed") return;
+    if (this.state === "closed" || this.silenced) return;
     for (const frame of this.reader.push(data)) {
       if (!this.noise) {
         this.noise = new NoiseServer(this.host.serverStatic, this.host.certChain, this.reader.prologue!);
@@ -87,7 +89,7 @@ export class ServerConnection {
   }
 
   private sendRaw(payload: Uint8Array): void {
-    if (this.state === "closed") return;
+    if (this.state === "closed" || this.silenced) return;
     this.transport.send(encodeFrame(payload));
   }
 

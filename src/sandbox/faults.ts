@@ -1,7 +1,44 @@
 import { type BinaryNode, node } from "./stanzas";
 
-export type FaultKind = "drop" | "logout" | "ban" | "replaced" | "delay_acks" | "refuse_acks" | "normal_acks";
-export const FAULT_KINDS: FaultKind[] = ["drop", "logout", "ban", "replaced", "delay_acks", "refuse_acks", "normal_acks"];
+// Faults the driver API can inject into a session's connection (POST /v1/sandbox/sessions/{id}/faults).
+// What real servers send, with sources: docs/protocol/faults.md.
+export type FaultKind =
+  | "drop"
+  | "reset"
+  | "silence"
+  | "refuse_upgrade"
+  | "http_error"
+  | "stream_error"
+  | "logout"
+  | "ban"
+  | "replaced"
+  | "delay_acks"
+  | "refuse_acks"
+  | "normal_acks";
+export const FAULT_KINDS: FaultKind[] = [
+  "drop",
+  "reset",
+  "silence",
+  "refuse_upgrade",
+  "http_error",
+  "stream_error",
+  "logout",
+  "ban",
+  "replaced",
+  "delay_acks",
+  "refuse_acks",
+  "normal_acks",
+];
+
+/** `code` of a stream_error fault: the stream errors real servers send. */
+export const STREAM_ERROR_CODES = ["500", "503", "515", "replaced", "device_removed"] as const;
+export type StreamErrorCode = (typeof STREAM_ERROR_CODES)[number];
+
+/** stream_error with `count` > 1: the same stream error right after each of the next logins. */
+export type LoginFault = { code: StreamErrorCode; remaining: number };
+
+/** A fault on the next upgrades of a session: refused like a closed port, or answered with an HTTP error. */
+export type UpgradeFault = { kind: "refuse"; remaining: number } | { kind: "http_error"; status: number; remaining: number };
 
 // What the real server sends, and what Baileys maps it to (Utils/generics.js getErrorCodeFromStreamError,
 // Socket/socket.js CB:failure):
@@ -15,3 +52,22 @@ export const banned = (): BinaryNode => node("failure", { reason: "403", locatio
 export const unknownDevice = (): BinaryNode => node("failure", { reason: "401", location: "sandbox" });
 /** After pairing: 515 → restartRequired; the client reconnects with its new credentials. */
 export const restartRequired = (): BinaryNode => node("stream:error", { code: "515" });
+/** Server going away / overloaded: code 503 → unavailableService; whatsmeow just reconnects. */
+export const serviceUnavailable = (): BinaryNode => node("stream:error", { code: "503" });
+/** The server rejected something the client sent: no code, an unknown child → Baileys badSession (500). */
+export const notWellFormed = (): BinaryNode => node("stream:error", {}, [node("xml-not-well-formed")]);
+
+export function streamError(code: StreamErrorCode): BinaryNode {
+  switch (code) {
+    case "500":
+      return notWellFormed();
+    case "503":
+      return serviceUnavailable();
+    case "515":
+      return restartRequired();
+    case "replaced":
+      return replaced();
+    case "device_removed":
+      return deviceRemoved();
+  }
+}

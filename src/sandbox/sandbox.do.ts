@@ -33,6 +33,10 @@ export class SandboxObject extends DurableObject<Env> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
     const sessionId = url.searchParams.get("session");
     if (!sessionId) return new Response("missing session parameter", { status: 400 });
+    const refused = this.world.takeUpgradeFault(sessionId);
+    // A closed port: the caller's fetch rejects, as a refused TCP connection does.
+    if (refused?.kind === "refuse") throw new Error("connect ECONNREFUSED (sandbox fault refuse_upgrade)");
+    if (refused?.kind === "http_error") return new Response("sandbox fault http_error", { status: refused.status });
     const [client, server] = Object.values(new WebSocketPair());
     // Binary frames must arrive as ArrayBuffer, not Blob.
     server.binaryType = "arraybuffer";
@@ -115,7 +119,12 @@ export class SandboxObject extends DurableObject<Env> {
   }
 
   async fault(sessionId: string, kind: FaultKind, opts: FaultOptions = {}) {
-    return rpc(() => this.world.fault(sessionId, kind, opts));
+    const result = await rpc(() => this.world.fault(sessionId, kind, opts));
+    // `reset`: the server process dies. Every socket of this object breaks without a close
+    // frame (the clients see an abnormal closure, 1006); state in SQLite survives. After the
+    // answer is on its way, so the driver call itself succeeds.
+    if (kind === "reset") setTimeout(() => this.ctx.abort("sandbox fault: reset"), 50);
+    return result;
   }
 
   async sockets() {

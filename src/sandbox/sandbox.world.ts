@@ -6,7 +6,20 @@ import { issueCertChain } from "./certificates";
 import { type AckPolicy, type ConnectionHost, ServerConnection, type Transport } from "./connection";
 import { type KeyPair, generateKeyPair, random, readBigEndian, toBuffer, unpadMax16 } from "./crypto";
 import { SandboxError } from "./errors";
-import { FAULT_KINDS, type FaultKind, banned, deviceRemoved, replaced, restartRequired, unknownDevice } from "./faults";
+import {
+  FAULT_KINDS,
+  type FaultKind,
+  STREAM_ERROR_CODES,
+  type StreamErrorCode,
+  type UpgradeFault,
+  type LoginFault,
+  banned,
+  deviceRemoved,
+  replaced,
+  restartRequired,
+  streamError,
+  unknownDevice,
+} from "./faults";
 import { bundleNode, handleIq } from "./iq.handlers";
 import { resolveUser } from "./iq.handlers";
 import { type MediaType, type MessageExtra, MEDIA_TYPES, fromBase64, parseExtra } from "./content";
@@ -131,8 +144,12 @@ const DEFAULT_MIMETYPES: Record<MediaType, string> = {
 export interface FaultOptions {
   /** delay_acks: how long to hold each message ack. */
   ms?: number;
-  /** refuse_acks: the error code put on each message ack. */
+  /** refuse_acks: the error code put on each message ack; stream_error: which stream error (see STREAM_ERROR_CODES). */
   code?: string;
+  /** refuse_upgrade, http_error: how many upgrades in a row fail (default 2); stream_error: how many logins end with it (default 1). */
+  count?: number;
+  /** http_error: the HTTP status answered to the upgrade (default 503). */
+  status?: number;
 }
 
 // protobufjs encodes long strings through a Buffer method workerd gets wrong (see buffer-compat).
@@ -153,6 +170,8 @@ export class SandboxWorld implements ConnectionHost {
   private readonly bySession = new Map<string, ServerConnection>();
   private readonly byDevice = new Map<string, ServerConnection>();
   private readonly ackPolicies = new Map<string, AckPolicy>();
+  private readonly upgradeFaults = new Map<string, UpgradeFault>();
+  private readonly loginFaults = new Map<string, LoginFault>();
   private readonly linkWaiters = new Map<string, (iq: BinaryNode) => void>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly mediaHosts = new WeakMap<ServerConnection, string>();
@@ -279,6 +298,12 @@ export class SandboxWorld implements ConnectionHost {
     for (const bytes of queued) conn.sendEncoded(bytes);
     conn.send(node("ib", {}, [node("offline", { count: String(queued.length) })]));
     this.log("login", { session: conn.sessionId, phone, device, offline: queued.length });
+    // Fault stream_error with a count: a server that accepts the login and drops it at once.
+    const repeat = this.loginFaults.get(conn.sessionId);
+    if (repeat) {
+      if (--repeat.remaining <= 0) this.loginFaults.delete(conn.sessionId);
+      conn.end(streamError(repeat.code));
+    }
   }
 
   async onNode(conn: ServerConnection, stanza: BinaryNode): Promise<void> {
@@ -831,6 +856,37 @@ export class SandboxWorld implements ConnectionHost {
       case "drop":
         needLive().close(4000, "dropped by sandbox");
         break;
+      case "reset":
+        // The host resets every socket of this object (see SandboxObject.fault); only checked here.
+        needLive();
+        break;
+      case "silence":
+        needLive().silenced = true;
+        break;
+      case "refuse_upgrade":
+      case "http_error": {
+        const count = Number(opts.count ?? 2);
+        if (!Number.isInteger(count) || count < 1 || count > 100) throw new SandboxError("count must be 1-100", 422);
+        const status = Number(opts.status ?? 503);
+        if (!Number.isInteger(status) || status < 400 || status > 599) throw new SandboxError("status must be 400-599", 422);
+        const socket = needLive();
+        this.upgradeFaults.set(sessionId, kind === "refuse_upgrade" ? { kind: "refuse", remaining: count } : { kind: "http_error", status, remaining: count });
+        // The client finds out at its next connect: end this one as a server going away does.
+        socket.close(1001, "going away");
+        break;
+      }
+      case "stream_error": {
+        const code = String(opts.code ?? "500") as StreamErrorCode;
+        if (!STREAM_ERROR_CODES.includes(code)) throw new SandboxError(`code must be one of ${STREAM_ERROR_CODES.join(", ")}`, 422);
+        const count = Number(opts.count ?? 1);
+        if (!Number.isInteger(count) || count < 1 || count > 100) throw new SandboxError("count must be 1-100", 422);
+        const socket = needLive();
+        if (count > 1) this.loginFaults.set(sessionId, { code, remaining: count - 1 });
+        // device_removed is an unlink: the server forgets the device before saying so.
+        if (code === "device_removed") this.unlink(needCompanion());
+        socket.end(streamError(code));
+        break;
+      }
       case "logout": {
         const c = needCompanion();
         this.unlink(c);
@@ -861,6 +917,18 @@ export class SandboxWorld implements ConnectionHost {
     }
     this.log("fault", { session: sessionId, kind, ...opts });
     return { session_id: sessionId, kind, applied: true };
+  }
+
+  /**
+   * The fault (if any) the next upgrade of this session meets; each call uses one up.
+   * null: accept the socket.
+   */
+  takeUpgradeFault(sessionId: string): UpgradeFault | null {
+    const fault = this.upgradeFaults.get(sessionId);
+    if (!fault) return null;
+    if (--fault.remaining <= 0) this.upgradeFaults.delete(sessionId);
+    this.log("upgrade_refused", { session: sessionId, kind: fault.kind, ...(fault.kind === "http_error" ? { status: fault.status } : {}) });
+    return fault;
   }
 
   /** Live sockets, for debugging and tests. */

@@ -1,9 +1,9 @@
 import { findAccount } from "../db/accounts.repo";
 import { database } from "../db/client";
 import { acceptSends, markBotOutcome, type CampaignRow, type MessageRow } from "../db/messages.repo";
-import { BotSettingsSchema, decide, type BotSettings } from "../domain/bot";
+import { BotSettingsSchema, MAX_CHAT_HISTORY_MS, MAX_REGEX_RULES, chatLimitReason, chatWindowStart, decide, regexRuleProblem, type BotSettings } from "../domain/bot";
 import { planLimits } from "../domain/plans";
-import { now, utcDay } from "../domain/time";
+import { now } from "../domain/time";
 import type { OutboxItem } from "./outbox.types";
 import type { SessionConfig } from "./session.types";
 
@@ -23,34 +23,72 @@ export interface ReceivedMessage {
 }
 
 const MAX_CONTENDED_ATTEMPTS = 3;
+// Replies older than any chat limit looks at are deleted at most this often (by the `at` index).
+const PRUNE_EVERY_MS = 60 * 60_000;
 // Reactions are stored as messages but are not something to answer.
 const IGNORED_TYPES = new Set(["reaction"]);
 
 export class AutoReply {
+  // The stored settings as last parsed: a message batch re-reads the text but parses (and compiles
+  // the regex rules) only when it changed, so the compiled rules live as long as the settings.
+  private cached: { text: string; value: BotSettings | null } | null = null;
+  private prunedAt = 0;
+
   constructor(
     private readonly env: Env,
     private readonly sql: SqlStorage,
   ) {
     sql.exec("CREATE TABLE IF NOT EXISTS bot_settings (id INTEGER PRIMARY KEY CHECK (id = 1), settings TEXT NOT NULL, updated_at INTEGER NOT NULL)");
+    // When the bot answered in each chat, for its chat limits (kept a day at most).
+    sql.exec("CREATE TABLE IF NOT EXISTS bot_replies (chat TEXT NOT NULL, at INTEGER NOT NULL)");
+    sql.exec("CREATE INDEX IF NOT EXISTS bot_replies_chat ON bot_replies (chat, at)");
+    sql.exec("CREATE INDEX IF NOT EXISTS bot_replies_at ON bot_replies (at)");
   }
 
   get(): BotSettings | null {
     const row = this.sql.exec<{ settings: string }>("SELECT settings FROM bot_settings WHERE id = 1").toArray()[0];
     if (!row) return null;
+    if (this.cached?.text !== row.settings) this.cached = this.parse(row.settings);
+    return this.cached.value;
+  }
+
+  private parse(text: string): { text: string; value: BotSettings | null } {
     // Parsed again so fields added to the schema later get their defaults.
-    const parsed = BotSettingsSchema.safeParse(JSON.parse(row.settings));
-    if (parsed.success) return parsed.data;
+    const stored = JSON.parse(text) as { keywords?: { match?: string; pattern?: string; case_sensitive?: boolean }[] };
+    let parsed = BotSettingsSchema.safeParse(stored);
+    if (!parsed.success && Array.isArray(stored.keywords)) {
+      // Regex rules stored for the former (JavaScript) engine that RE2 cannot run, or more than
+      // the cap: drop those rules, keep the bot, and store the result so this happens once.
+      let regex = 0;
+      const keywords = stored.keywords.filter(
+        (k) => k.match !== "regex" || (regexRuleProblem(String(k.pattern), k.case_sensitive === true) === null && ++regex <= MAX_REGEX_RULES),
+      );
+      parsed = BotSettingsSchema.safeParse({ ...stored, keywords });
+      if (parsed.success) {
+        console.warn(JSON.stringify({ msg: "stored bot rules RE2 cannot run were dropped", dropped: stored.keywords.length - keywords.length }));
+        return this.store(parsed.data);
+      }
+    }
+    if (parsed.success) return { text, value: parsed.data };
     console.error(JSON.stringify({ msg: "stored bot settings no longer valid; bot off", issues: parsed.error.issues.length }));
-    return null;
+    return { text, value: null };
   }
 
   put(settings: BotSettings): BotSettings {
+    this.store(settings);
+    return settings;
+  }
+
+  private store(settings: BotSettings): { text: string; value: BotSettings } {
+    const text = JSON.stringify(settings);
     this.sql.exec(
       "INSERT INTO bot_settings (id, settings, updated_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
-      JSON.stringify(settings),
+      text,
       Date.now(),
     );
-    return settings;
+    const stored = { text, value: settings };
+    this.cached = stored;
+    return stored;
   }
 
   /**
@@ -77,17 +115,51 @@ export class AutoReply {
       }
       // A group is answered in the group; a contact in the contact's chat.
       const to = m.isGroup ? m.chat : from;
-      const result = await this.accept(config, to, decision.text, ownPhone, { bot: true, in_reply_to: m.row.id, webhook: settings.actions.send_webhook });
+      const slot = this.reserveReply(settings, to);
+      if (typeof slot === "string") {
+        await this.record(m, { replied: false, reason: slot });
+        continue;
+      }
+      const result = await this.accept(config, to, decision.text, ownPhone, { bot: true, in_reply_to: m.row.id, webhook: settings.actions.send_webhook }).catch(
+        (err: unknown) => {
+          this.sql.exec("DELETE FROM bot_replies WHERE rowid = ?", slot);
+          throw err;
+        },
+      );
       if ("item" in result) {
         enqueue(result.item);
         accepted++;
         await this.record(m, { replied: true, reply_id: result.item.messageId });
       } else {
+        this.sql.exec("DELETE FROM bot_replies WHERE rowid = ?", slot);
         console.warn(JSON.stringify({ msg: "bot reply not sent", session: config.id, message: m.row.id, reason: result.reason }));
         await this.record(m, { replied: false, reason: result.reason });
       }
     }
     return accepted;
+  }
+
+  /**
+   * Checks the chat limits and records a reply in `chat` now (its rowid), or says why not.
+   * Synchronous, so two messages handled at once cannot both take the last slot.
+   */
+  private reserveReply(settings: BotSettings, chat: string): number | "reply_limit" | "cooldown" {
+    const at = Date.now();
+    if (at - this.prunedAt >= PRUNE_EVERY_MS) {
+      this.prunedAt = at;
+      this.sql.exec("DELETE FROM bot_replies WHERE at < ?", at - MAX_CHAT_HISTORY_MS);
+    }
+    // Both served by the (chat, at) index: a range count within the window and one max lookup.
+    const history = this.sql
+      .exec<{ inWindow: number; lastAt: number | null }>(
+        "SELECT (SELECT count(*) FROM bot_replies WHERE chat = ?1 AND at > ?2) AS inWindow, (SELECT max(at) FROM bot_replies WHERE chat = ?1) AS lastAt",
+        chat,
+        chatWindowStart(settings.chat_limits, at),
+      )
+      .one();
+    const refused = chatLimitReason(settings.chat_limits, history, at);
+    if (refused) return refused;
+    return this.sql.exec<{ id: number }>("INSERT INTO bot_replies (chat, at) VALUES (?, ?) RETURNING rowid AS id", chat, at).one().id;
   }
 
   /** On the incoming row, why the bot did or did not answer: visible when debugging, and a barrier for tests. */
@@ -151,7 +223,6 @@ export class AutoReply {
         messageCost: account.messageCost,
         totalCost: account.messageCost,
         count: 1,
-        day: utcDay(),
         dailyLimit: planLimits(account.plan, this.env.PLANS).daily_messages,
         sends: [{ campaign, messages: [row] }],
       });

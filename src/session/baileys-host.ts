@@ -76,6 +76,13 @@ export const DEFAULT_SOCKET_CONFIG = {
   syncFullHistory: false,
 } satisfies Partial<UserFacingSocketConfig>;
 
+/**
+ * Sandbox sockets ping more often, so a silent peer (fault `silence`) is noticed in about 15 s
+ * (Baileys ends the socket when nothing arrived for an interval + 5 s). Not shorter: locally
+ * every object shares one thread, and a stall of a few seconds must not drop every session.
+ */
+export const SANDBOX_SOCKET_CONFIG = { keepAliveIntervalMs: 10_000 } satisfies Partial<UserFacingSocketConfig>;
+
 export class BaileysHost {
   readonly auth: SqliteAuthState;
   private current: { socket: WASocket; target?: RegisteredTarget; closed: boolean } | undefined;
@@ -106,6 +113,7 @@ export class BaileysHost {
     try {
       socket = makeWASocket({
         ...DEFAULT_SOCKET_CONFIG,
+        ...(destination.kind === "sandbox" ? SANDBOX_SOCKET_CONFIG : {}),
         ...socketConfig,
         waWebSocketUrl: target?.url ?? (destination.kind === "whatsapp" ? destination.url : undefined) ?? WHATSAPP_WS_URL,
         auth: this.auth.state,

@@ -1,4 +1,5 @@
 import { allowPrivateMediaHosts, fetchMediaUrl, MediaUrlProblem } from "../api/media-fetch";
+import { readAllCapped, StreamTooLarge } from "../domain/capped-stream";
 import { checkMimetype, isMediaType, MEDIA_RULES, normalizeMimetype, sniffMimetype } from "../domain/media-policy";
 import type { FetchedMedia } from "./message-content";
 
@@ -32,24 +33,12 @@ export async function downloadMedia(env: Env, type: string, url: string): Promis
     throw new MediaDownloadError("media_unreachable", response.status < 500, `media_url answered HTTP ${response.status}`);
   }
   const max = MEDIA_RULES[type].maxBytes;
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw new MediaDownloadError("media_too_large", true, `the ${type} grew past ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    bytes.set(c, offset);
-    offset += c.byteLength;
+  let bytes: Uint8Array;
+  try {
+    bytes = await readAllCapped(response.body, max);
+  } catch (err) {
+    if (err instanceof StreamTooLarge) throw new MediaDownloadError("media_too_large", true, `the ${type} grew past ${max} bytes`);
+    throw err;
   }
   const verdict = checkMimetype(type, normalizeMimetype(response.headers.get("Content-Type")), sniffMimetype(bytes.subarray(0, 32)));
   if (!verdict.ok) throw new MediaDownloadError(verdict.code, true, verdict.message);

@@ -49,15 +49,16 @@ export class Outbox {
   add(items: OutboxItem[], now = Date.now()): number {
     let added = 0;
     for (const item of items) {
+      // RETURNING, not rowsWritten: a conflicting insert still counts written rows.
       const cursor = this.sql.exec(
-        "INSERT INTO outbox (message_id, wa_id, item, due_at, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(message_id) DO NOTHING",
+        "INSERT INTO outbox (message_id, wa_id, item, due_at, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(message_id) DO NOTHING RETURNING message_id",
         item.messageId,
         newWhatsAppMessageId(),
         JSON.stringify(item),
         Math.max(now, item.scheduledAt ?? 0),
         now,
       );
-      added += cursor.rowsWritten > 0 ? 1 : 0;
+      added += cursor.toArray().length;
     }
     return added;
   }
@@ -96,24 +97,42 @@ export class Outbox {
   }
 
   /** Everything still held, oldest first (used when the session can never send them). */
-  drain(): OutboxEntry[] {
-    return this.close("state != 'done'");
+  held(): OutboxEntry[] {
+    return this.select("state != 'done'");
   }
 
   /** Everything that has been due since before `before` (epoch ms) and is still held. */
   expired(before: number): OutboxEntry[] {
-    return this.close("state != 'done' AND due_at < ?", before);
+    return this.select("state != 'done' AND due_at < ?", before);
+  }
+
+  /**
+   * Finished without a send (failed for good); the caller records the failure in D1 first, so
+   * a crash in between leaves the entry held and it is failed again, never lost.
+   */
+  forget(messageId: string): void {
+    this.sql.exec("UPDATE outbox SET state = 'done', item = '{}' WHERE message_id = ?", messageId);
   }
 
   size(): number {
     return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE state != 'done'").one().n;
   }
 
-  /** Marks the matching entries done and returns them as they were. */
-  private close(where: string, ...bindings: unknown[]): OutboxEntry[] {
+  private select(where: string, ...bindings: unknown[]): OutboxEntry[] {
     const rows = this.sql.exec<Row>(`SELECT message_id, wa_id, item, attempts, due_at FROM outbox WHERE ${where} ORDER BY seq`, ...bindings).toArray();
-    for (const r of rows) this.sql.exec("UPDATE outbox SET state = 'done', item = '{}' WHERE message_id = ?", r.message_id);
     return rows.map((r) => ({ item: JSON.parse(r.item), waId: r.wa_id, attempts: r.attempts, dueAt: r.due_at }));
+  }
+
+  /** When the last full reconcile with D1 started (epoch ms), or null if never. */
+  reconciledAt(): number | null {
+    return this.sql.exec<{ value: number }>("SELECT value FROM outbox_meta WHERE key = 'reconciled_at'").toArray()[0]?.value ?? null;
+  }
+
+  setReconciledAt(at: number): void {
+    this.sql.exec(
+      "INSERT INTO outbox_meta (key, value) VALUES ('reconciled_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      at,
+    );
   }
 
   private pausedUntil(): number {

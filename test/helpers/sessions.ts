@@ -1,6 +1,8 @@
+import { runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import { call } from "./api";
+import { sandboxOf, sessionOf } from "./sandbox-client";
 
 export interface SseEvent {
   id?: string;
@@ -115,4 +117,60 @@ export async function linkedSession(key: string, body: Record<string, unknown> =
   expect(scan.status, scan.text).toBe(200);
   const linked = await waitForSession(key, session.id, (s) => s.status === "connected");
   return { phone, session: linked };
+}
+
+/** The session's Durable Object stub. */
+export const sessionObject = sessionOf;
+
+/** Sandbox events of one kind for this session, oldest first (`at` as epoch ms). */
+export async function sandboxEventsOf(accountId: string, sessionId: string, kind: string) {
+  const events = (await sandboxOf(accountId).events(1000)) as { at: string; kind: string; detail: any }[];
+  return events.filter((e) => e.kind === kind && e.detail?.session === sessionId).map((e) => ({ ...e, at: Date.parse(e.at) }));
+}
+
+/** Logins the sandbox recorded for this session (one per successful login of its device). */
+export async function logins(accountId: string, sessionId: string): Promise<number> {
+  return (await sandboxEventsOf(accountId, sessionId, "login")).length;
+}
+
+/** Applies a sandbox fault to the session's connection. */
+export async function fault(key: string, sessionId: string, body: Record<string, unknown>) {
+  const res = await call("POST", `/v1/sandbox/sessions/${sessionId}/faults`, { key, body });
+  expect(res.status, res.text).toBe(200);
+}
+
+/** What the session object recorded: its local state row and its schedule (kind → due epoch ms). */
+export async function sessionFacts(sessionId: string) {
+  return runInDurableObject(sessionObject(sessionId), (_, state) => {
+    const row = state.storage.sql.exec<{ value: string }>("SELECT value FROM session_meta WHERE key = 'state'").toArray()[0];
+    const schedule: Record<string, number> = {};
+    for (const r of state.storage.sql.exec<{ kind: string; due_at: number }>("SELECT kind, due_at FROM schedule")) schedule[r.kind] = r.due_at;
+    return { state: (row ? JSON.parse(row.value) : {}) as Record<string, any>, schedule };
+  });
+}
+
+/** Overwrites fields of the session object's local state (as if earlier events had set them). */
+export async function patchSessionState(sessionId: string, patch: Record<string, unknown>) {
+  await runInDurableObject(sessionObject(sessionId), (_, state) => {
+    const row = state.storage.sql.exec<{ value: string }>("SELECT value FROM session_meta WHERE key = 'state'").one();
+    state.storage.sql.exec("UPDATE session_meta SET value = ? WHERE key = 'state'", JSON.stringify({ ...JSON.parse(row.value), ...patch }));
+  });
+}
+
+/** Makes a task of the session's schedule due at `dueAt` (now by default). */
+export async function setDue(sessionId: string, kind: string, dueAt = Date.now()) {
+  await runInDurableObject(sessionObject(sessionId), (_, state) => {
+    state.storage.sql.exec(
+      "INSERT INTO schedule (kind, due_at) VALUES (?, ?) ON CONFLICT(kind) DO UPDATE SET due_at = excluded.due_at",
+      kind,
+      dueAt,
+    );
+  });
+}
+
+/** The session's SSE backlog from the start (the stream closes on its own after `timeout`). */
+export async function streamEvents(key: string, sessionId: string) {
+  const stream = await openStream(key, sessionId, { "Last-Event-ID": "0" }, "?timeout=5");
+  await stream.waitForEnd();
+  return stream.events;
 }

@@ -1,7 +1,9 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { localTime } from "../../src/domain/bot";
-import { call, createAccount, type TestAccount } from "../helpers/api";
+import { MAX_REGEX_RULES, localTime } from "../../src/domain/bot";
+import { call, createAccount } from "../helpers/api";
+import { botOutcome, botPoll, contactWrites, inbox, putBot } from "../helpers/bot";
 import { balanceOf } from "../helpers/messages";
 import { sandboxOf } from "../helpers/sandbox-client";
 import { createPhone, linkedSession } from "../helpers/sessions";
@@ -9,45 +11,8 @@ import { createPhone, linkedSession } from "../helpers/sessions";
 // The auto-reply bot against the sandbox: contacts write to a linked session, the session
 // object decides, accepts (charges) the reply and sends it through its outbox to the contact.
 
-const poll = { timeout: 20_000, interval: 100 };
+const poll = botPoll;
 const PRICE_RULE = { match: "exact", pattern: "price", reply: "Our price is 10 USD" };
-
-async function putBot(account: TestAccount, sessionId: string, body: Record<string, unknown>) {
-  const res = await call("PUT", `/v1/whatsapp/sessions/${sessionId}/bot`, { key: account.key, body });
-  expect(res.status, res.text).toBe(200);
-  return res.json.bot;
-}
-
-/** A sandbox phone writes to the session's number; returns the WhatsApp message id. */
-async function contactWrites(account: TestAccount, from: string, to: string, text: string): Promise<string> {
-  const res = await call("POST", `/v1/sandbox/phones/${from}/messages`, { key: account.key, body: { to, type: "text", text } });
-  expect(res.status, res.text).toBe(201);
-  return res.json.message.id;
-}
-
-/** What a sandbox phone received (its own messages left out). */
-async function inbox(account: TestAccount, phone: string): Promise<any[]> {
-  const res = await call("GET", `/v1/sandbox/phones/${phone}/inbox`, { key: account.key });
-  expect(res.status, res.text).toBe(200);
-  return res.json.messages.filter((m: any) => m.direction === "in");
-}
-
-/** What the bot recorded on the stored incoming message (metadata.bot), once it has decided. */
-async function botOutcome(sessionUuid: string, providerId: string): Promise<{ replied: boolean; reason?: string; reply_id?: string }> {
-  let outcome: any;
-  await expect
-    .poll(async () => {
-      const row = await env.DB.prepare(
-        "SELECT metadata FROM messages WHERE whatsapp_session_id = ? AND provider_message_id = ? AND direction = 'incoming'",
-      )
-        .bind(sessionUuid, providerId)
-        .first<{ metadata: string | null }>();
-      outcome = row?.metadata ? JSON.parse(row.metadata).bot : undefined;
-      return outcome !== undefined;
-    }, poll)
-    .toBe(true);
-  return outcome;
-}
 
 async function outgoingRows(accountId: string): Promise<any[]> {
   const { results } = await env.DB.prepare("SELECT * FROM messages WHERE account_id = ? AND direction = 'outgoing' ORDER BY created_at")
@@ -88,6 +53,28 @@ describe("auto-reply bot", () => {
     // The API shows it like any other send.
     const shown = await call("GET", `/v1/whatsapp/messages/${reply.id}`, { key: account.key });
     expect(shown.status, shown.text).toBe(200);
+  });
+
+  it("matches catastrophic-backtracking rules in linear time and answers at once", async () => {
+    const account = await createAccount({ balance: 100, message_cost: 1 });
+    const { session } = await linkedSession(account.key);
+    const contact = await createPhone(account.key);
+    // With a backtracking engine "a"*40+"b" against these would keep the session object busy for hours.
+    await putBot(account, session.id, {
+      enabled: true,
+      default_message: "no rule matched",
+      keywords: [
+        { match: "regex", pattern: "^(a|a)*$", reply: "rule 1" },
+        { match: "regex", pattern: "^(a|aa)+$", reply: "rule 2" },
+        { match: "regex", pattern: "(\\w|\\d)+!$", reply: "rule 3" },
+        { match: "regex", pattern: "a*a*a*a*a*a*a*b", reply: "rule 4" },
+      ],
+    });
+    const id = await contactWrites(account, contact.phone_number, session.phone_number, "a".repeat(40) + "b");
+    const outcome = await botOutcome(session.id, id);
+    expect(outcome).toMatchObject({ replied: true });
+    const reply = await env.DB.prepare("SELECT content FROM messages WHERE id = ?").bind(outcome.reply_id).first<{ content: string }>();
+    expect(reply?.content).toBe("rule 4");
   });
 
   it("falls back to the default message with spintax and the contact's name", async () => {
@@ -195,6 +182,36 @@ describe("auto-reply bot", () => {
     expect(after.json.bot.keywords[0]).toEqual({ match: "regex", pattern: "^order\\s+\\d+$", reply: "{Checking|Looking} order", case_sensitive: false });
   });
 
+  it("keeps a bot stored with rules the RE2 engine cannot run, without those rules", async () => {
+    const account = await createAccount();
+    const { session } = await linkedSession(account.key);
+    const stored = await putBot(account, session.id, { enabled: true, keywords: [PRICE_RULE] });
+    // As a bot saved under the former JavaScript engine could be: a lookahead rule among good ones.
+    const legacy = { ...stored, keywords: [{ match: "regex", pattern: "^price(?=s)", reply: "x", case_sensitive: false }, ...stored.keywords] };
+    await runInDurableObject(env.SESSION.get(env.SESSION.idFromName(session.id)), (_instance: unknown, state: DurableObjectState) => {
+      state.storage.sql.exec("UPDATE bot_settings SET settings = ? WHERE id = 1", JSON.stringify(legacy));
+    });
+    const res = await call("GET", `/v1/whatsapp/sessions/${session.id}/bot`, { key: account.key });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.bot).toEqual(stored);
+    // The cleaned settings were stored back, so the rule is dropped (and logged) once, not on every batch.
+    const row = await runInDurableObject(env.SESSION.get(env.SESSION.idFromName(session.id)), (_instance: unknown, state: DurableObjectState) =>
+      state.storage.sql.exec<{ settings: string }>("SELECT settings FROM bot_settings WHERE id = 1").one(),
+    );
+    expect(JSON.parse(row.settings)).toEqual(stored);
+  });
+
+  it("refuses more regex rules than the cap, naming the keywords field", async () => {
+    const account = await createAccount();
+    const { session } = await linkedSession(account.key);
+    const keywords = Array.from({ length: MAX_REGEX_RULES + 1 }, (_, i) => ({ match: "regex", pattern: `^r${i}$`, reply: "x" }));
+    const res = await call("PUT", `/v1/whatsapp/sessions/${session.id}/bot`, { key: account.key, body: { enabled: true, keywords } });
+    expect(res.status, res.text).toBe(422);
+    expect(res.json.error.details).toEqual([expect.objectContaining({ field: "keywords", in: "body", message: expect.stringContaining(`At most ${MAX_REGEX_RULES} regex rules`) })]);
+    const ok = await call("PUT", `/v1/whatsapp/sessions/${session.id}/bot`, { key: account.key, body: { enabled: true, keywords: keywords.slice(1) } });
+    expect(ok.status, ok.text).toBe(200);
+  });
+
   it("rejects invalid settings with 422 naming each field", async () => {
     const account = await createAccount();
     const { session } = await linkedSession(account.key);
@@ -205,7 +222,7 @@ describe("auto-reply bot", () => {
         timezone: "Mars/Olympus",
         active_hours: { from: "09:00", to: "always" },
         keywords: [
-          { match: "regex", pattern: "([a-z]+)+$", reply: "x" },
+          { match: "regex", pattern: "(\\w+) \\1", reply: "x" },
           { match: "regex", pattern: "(unclosed", reply: "x" },
           { match: "contains", pattern: "", reply: "x" },
         ],
@@ -218,6 +235,7 @@ describe("auto-reply bot", () => {
       expect.arrayContaining(["enabled", "timezone", "active_hours.to", "keywords.0.pattern", "keywords.1.pattern", "keywords.2.pattern"]),
     );
     expect(res.json.error.details.every((d: any) => d.in === "body")).toBe(true);
+    expect(res.json.error.details.find((d: any) => d.field === "keywords.0.pattern").message).toMatch(/^Backreferences .* are not supported/);
     // Nothing was stored.
     const get = await call("GET", `/v1/whatsapp/sessions/${session.id}/bot`, { key: account.key });
     expect(get.json.bot.enabled).toBe(false);
