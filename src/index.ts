@@ -1,6 +1,6 @@
 import { api } from "./api/router";
 import { handleQueue } from "./queues";
-import { sweep } from "./queues/sweeper.cron";
+import { sweep } from "./recovery/sweep";
 
 export { SessionObject } from "./session/session.do";
 export { SandboxObject } from "./sandbox/sandbox.do";

@@ -34,5 +34,7 @@ export const ApiKeySchema = z
   .meta({ id: "ApiKey" });
 
 export const NewApiKeySchema = ApiKeySchema.extend({
-  key: z.string().meta({ description: "The secret key. Shown only in this response." }),
+  key: z.string().nullable().meta({
+    description: "The secret key. Shown only in this response; null in an Idempotency-Key replay (the secret is stored nowhere).",
+  }),
 }).meta({ id: "NewApiKey" });

@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { newAccountRow } from "../db/accounts.repo";
+import { insertAccountWithKey, newAccountRow } from "../db/accounts.repo";
 import { newApiKey } from "../db/api-keys.repo";
 import { database } from "../db/client";
-import { accounts, apiKeys } from "../db/schema";
 import { PLAN_NAMES } from "../domain/plans";
 import { AccountSchema, NewApiKeySchema } from "./account.schemas";
 import { singleLine } from "./schemas";
@@ -39,9 +38,7 @@ export function registerAdminRoutes(api: Api): void {
         messageCost: body.message_cost ?? Number(env.DEFAULT_MESSAGE_COST || 10),
       });
       const { row, secret } = await newApiKey(account.id, "default");
-      const db = database(env);
-      // One batch: never an account without its key.
-      await db.batch([db.insert(accounts).values(account), db.insert(apiKeys).values(row)]);
+      await insertAccountWithKey(database(env), account, row);
       return ok(
         { account: presentAccount(account, env, { messages: 0, sessions: 0 }), api_key: { ...presentApiKey(row), key: secret } },
         201,

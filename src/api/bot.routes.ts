@@ -2,10 +2,11 @@ import { z } from "zod";
 import { BotSettingsSchema, DEFAULT_BOT_SETTINGS } from "../domain/bot";
 import { ok } from "./http";
 import type { Api } from "./route";
-import { loadSession, sessionStub } from "./sessions.routes";
+import { loadSession } from "./session-lookup";
+import { sessionStub } from "../platform/bindings";
 import { SessionIdParams } from "./sessions.schemas";
 
-// The per-session auto-reply bot (seed 001). Settings live in the session object, next to the
+// The per-session auto-reply bot. Settings live in the session object, next to the
 // socket that uses them.
 
 const BotEnvelope = z.object({ success: z.literal(true), bot: BotSettingsSchema });

@@ -3,11 +3,10 @@ import { campaignStatusCounts, findCampaign } from "../db/campaigns.repo";
 import { database } from "../db/client";
 import { notFound } from "./errors";
 import { ok } from "./http";
-import { CampaignSchema, MESSAGE_STATUSES } from "./messages.schemas";
+import { CampaignSchema } from "./messages.schemas";
+import { presentCampaign } from "./presenters";
 import type { Api } from "./route";
 import { IdParams } from "./schemas";
-
-const DONE = ["sent", "delivered", "read", "failed"] as const;
 
 export function registerCampaignRoutes(api: Api): void {
   api.route({
@@ -22,23 +21,7 @@ export function registerCampaignRoutes(api: Api): void {
       const db = database(env);
       const campaign = await findCampaign(db, auth.account.id, params.id);
       if (!campaign) throw notFound("Campaign");
-      const found = await campaignStatusCounts(db, campaign.id);
-      const counts = Object.fromEntries(MESSAGE_STATUSES.map((s) => [s, found[s] ?? 0])) as Record<(typeof MESSAGE_STATUSES)[number], number>;
-      const done = DONE.reduce((n, s) => n + counts[s], 0);
-      return ok({
-        campaign: {
-          id: campaign.id,
-          whatsapp_session_id: campaign.whatsappSessionId,
-          type: campaign.type,
-          total: campaign.total,
-          delay_between: campaign.delayBetween,
-          scheduled_at: campaign.scheduledAt,
-          counts,
-          progress: { done, percent: campaign.total ? Math.round((done / campaign.total) * 1000) / 10 : 100 },
-          created_at: campaign.createdAt,
-          updated_at: campaign.updatedAt,
-        },
-      });
+      return ok({ campaign: presentCampaign(campaign, await campaignStatusCounts(db, campaign.id)) });
     },
   });
 }

@@ -1,40 +1,6 @@
-// Errors keep the public message apart from internal detail: only `code`, `message` and
-// `details` reach the client; anything else is logged.
-export interface ErrorDetail {
-  field?: string;
-  in?: "body" | "query" | "path" | "header";
-  code?: string;
-  message: string;
-}
+import { ApiError } from "../domain/errors";
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details: ErrorDetail[] | Record<string, unknown> = [],
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-export const badRequest = (code: string, message: string, details?: ErrorDetail[]) =>
-  new ApiError(400, code, message, details);
-export const unauthorized = (code: string, message: string) => new ApiError(401, code, message);
-export const notFound = (what = "Resource") => new ApiError(404, "not_found", `${what} not found.`);
-export const conflict = (code: string, message: string, details?: Record<string, unknown>) =>
-  new ApiError(409, code, message, details);
-export const unprocessable = (details: ErrorDetail[], message = "The request is invalid.") =>
-  new ApiError(422, "validation_failed", message, details);
-export const tooManyRequests = (code: string, message: string, retryAfterSeconds?: number) =>
-  new ApiError(
-    429,
-    code,
-    message,
-    retryAfterSeconds ? { retry_after: retryAfterSeconds } : [],
-    retryAfterSeconds ? { "Retry-After": String(retryAfterSeconds) } : {},
-  );
+export { ApiError, badRequest, conflict, notFound, tooManyRequests, unauthorized, unprocessable, type ErrorDetail } from "../domain/errors";
 
 export function errorResponse(error: ApiError): Response {
   return Response.json(
@@ -43,9 +9,8 @@ export function errorResponse(error: ApiError): Response {
   );
 }
 
-/** Anything that is not an ApiError is a bug: log it whole, answer with a generic 500. */
+/** Anything that is not an ApiError is a bug (the router logs it whole): a generic 500. */
 export function toErrorResponse(error: unknown): Response {
   if (error instanceof ApiError) return errorResponse(error);
-  console.error("unhandled error", error);
   return errorResponse(new ApiError(500, "internal_error", "An internal error occurred."));
 }

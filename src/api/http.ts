@@ -1,4 +1,4 @@
-// Success envelope of seed 000: {"success": true, ...fields}.
+// The success envelope: {"success": true, ...fields} (docs/compatibility.md).
 export function ok(fields: Record<string, unknown>, status = 200, headers?: HeadersInit): Response {
   return Response.json({ success: true, ...fields }, { status, headers });
 }

@@ -1,27 +1,32 @@
 // Idempotency-Key on creating POSTs: the first successful answer is stored (in the same D1
 // transaction as what it created) and replayed for a repeat; the same key with another
 // request is refused. Failed requests store nothing, so they can be retried as they are.
-import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { idempotencyKeys } from "../db/schema";
+import {
+  IN_PROGRESS,
+  completeReservation,
+  deleteIdempotencyRow,
+  findIdempotencyRow,
+  releaseReservation,
+  reserveIdempotencyKey,
+  upsertIdempotentAnswer,
+  type IdempotentRequest,
+} from "../db/idempotency.repo";
 import { sha256Hex } from "../domain/api-keys";
 import { now } from "../domain/time";
+import { log } from "../platform/log";
 import { ApiError } from "./errors";
+
+export { forgetIdempotencyKey } from "../db/idempotency.repo";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 // A reservation (status 0) marks a request being processed; one older than this was abandoned
 // (its isolate died mid-request) and no longer blocks the key. Well above the longest handler
 // (session create waits up to ~15 s for a QR, a sandbox scan ~10 s), so a slow request is never
 // taken over while it still runs.
-const IN_PROGRESS = 0;
 export const IN_PROGRESS_STALE_MS = 5 * 60_000;
 
-export interface IdempotencyContext {
-  key: string;
-  method: string;
-  path: string;
-  requestHash: string;
-}
+export type IdempotencyContext = IdempotentRequest;
 
 /** The request's Idempotency-Key, or null; 400 when it is malformed. */
 export function idempotencyKey(request: Request): string | null {
@@ -68,14 +73,18 @@ export async function idempotencyContext(request: Request, url: URL, body: unkno
   return { key, method, path, requestHash: await sha256Hex(`${method} ${path}\n${stableJson(body)}`) };
 }
 
+const inProgress = () =>
+  new ApiError(409, "idempotency_key_in_progress", "A request with this Idempotency-Key is still being processed; retry shortly.", [], {
+    "Retry-After": "1",
+  });
+
 /** The stored answer for a repeat of this request, or null to process it; 422 for a reused key. */
 export async function replayIdempotent(db: Db, accountId: string, ctx: IdempotencyContext): Promise<Response | null> {
-  const where = and(eq(idempotencyKeys.accountId, accountId), eq(idempotencyKeys.key, ctx.key));
-  const row = await db.select().from(idempotencyKeys).where(where).get();
+  const row = await findIdempotencyRow(db, accountId, ctx.key);
   if (!row) return null;
   const age = Date.now() - Date.parse(row.createdAt);
   if (age > IDEMPOTENCY_TTL_MS || (row.statusCode === IN_PROGRESS && age > IN_PROGRESS_STALE_MS)) {
-    await db.delete(idempotencyKeys).where(and(where, eq(idempotencyKeys.createdAt, row.createdAt)));
+    await deleteIdempotencyRow(db, row);
     return null;
   }
   if (row.requestHash !== ctx.requestHash) {
@@ -83,29 +92,29 @@ export async function replayIdempotent(db: Db, accountId: string, ctx: Idempoten
       { field: "Idempotency-Key", in: "header", message: `First used for ${row.method} ${row.path} with another body.` },
     ]);
   }
-  if (row.statusCode === IN_PROGRESS) {
-    throw new ApiError(409, "idempotency_key_in_progress", "A request with this Idempotency-Key is still being processed; retry shortly.", [], {
-      "Retry-After": "1",
-    });
-  }
+  if (row.statusCode === IN_PROGRESS) throw inProgress();
   // Re-serialised so numbers stored by SQLite (4990.0) read as the first answer did (4990).
   return Response.json(JSON.parse(row.response), { status: row.statusCode, headers: { "Idempotent-Replayed": "true" } });
 }
 
-export async function forgetIdempotencyKey(db: Db, accountId: string, key: string): Promise<void> {
-  await db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.accountId, accountId), eq(idempotencyKeys.key, key)));
-}
-
 /** Stores (or corrects) an answer outside the accepting transaction. */
 export async function storeIdempotent(db: Db, accountId: string, ctx: IdempotencyContext, status: number, body: unknown, at: string): Promise<void> {
-  await db
-    .insert(idempotencyKeys)
-    .values({ accountId, key: ctx.key, method: ctx.method, path: ctx.path, requestHash: ctx.requestHash, statusCode: status, response: JSON.stringify(body), createdAt: at })
-    .onConflictDoUpdate({
-      target: [idempotencyKeys.accountId, idempotencyKeys.key],
-      set: { statusCode: status, response: JSON.stringify(body) },
-      setWhere: eq(idempotencyKeys.requestHash, ctx.requestHash),
-    });
+  await upsertIdempotentAnswer(db, accountId, ctx, status, JSON.stringify(body), at);
+}
+
+/**
+ * For routes that store their answer in their own D1 transaction (`idempotency: "handler"`):
+ * runs `write`; when it fails and a concurrent twin with the same key won the insert of the
+ * stored answer, answers as that twin did.
+ */
+export async function writeOrReplay<T>(db: Db, accountId: string, ctx: IdempotencyContext | null, write: () => Promise<T>): Promise<T | Response> {
+  try {
+    return await write();
+  } catch (error) {
+    const replay = ctx ? await replayIdempotent(db, accountId, ctx) : null;
+    if (replay) return replay;
+    throw error;
+  }
 }
 
 /**
@@ -129,34 +138,21 @@ export async function runIdempotent(
   const replay = await replayIdempotent(db, accountId, ctx);
   if (replay) return replay;
   const token = `reserved:${crypto.randomUUID()}`;
-  const inserted = await db
-    .insert(idempotencyKeys)
-    .values({ accountId, key: ctx.key, method: ctx.method, path: ctx.path, requestHash: ctx.requestHash, statusCode: IN_PROGRESS, response: token, createdAt: now() })
-    .onConflictDoNothing()
-    .run();
-  if (!inserted.meta.changes) {
+  if (!(await reserveIdempotencyKey(db, accountId, ctx, token, now()))) {
     const twin = await replayIdempotent(db, accountId, ctx);
     if (twin) return twin;
-    throw new ApiError(409, "idempotency_key_in_progress", "A request with this Idempotency-Key is still being processed; retry shortly.", [], { "Retry-After": "1" });
+    throw inProgress();
   }
-  const mine = and(
-    eq(idempotencyKeys.accountId, accountId),
-    eq(idempotencyKeys.key, ctx.key),
-    eq(idempotencyKeys.statusCode, IN_PROGRESS),
-    eq(idempotencyKeys.requestHash, ctx.requestHash),
-    eq(idempotencyKeys.response, token),
-  );
   const lost = (action: string) =>
-    console.warn(JSON.stringify({ msg: `idempotency reservation taken over before ${action}; left the newer request's row alone`, account: accountId, key: ctx.key }));
+    log.warn({ account: accountId, key: ctx.key }, `idempotency reservation taken over before ${action}; left the newer request's row alone`);
   const release = async () => {
-    const released = await db.delete(idempotencyKeys).where(mine).run();
-    if (!released.meta.changes) lost("release");
+    if (!(await releaseReservation(db, accountId, ctx, token))) lost("release");
   };
   let response: Response;
   try {
     response = await handler();
   } catch (error) {
-    await release().catch((err: unknown) => console.error(JSON.stringify({ msg: "idempotency release failed", key: ctx.key, err: String(err) })));
+    await release().catch((err: unknown) => log.error({ key: ctx.key, err }, "idempotency release failed"));
     throw error;
   }
   try {
@@ -166,11 +162,10 @@ export async function runIdempotent(
       return response;
     }
     const stored = JSON.stringify(redact(JSON.parse(text)));
-    const updated = await db.update(idempotencyKeys).set({ statusCode: response.status, response: stored }).where(mine).run();
-    if (!updated.meta.changes) lost("storing the answer");
-  } catch (error) {
+    if (!(await completeReservation(db, accountId, ctx, token, response.status, stored))) lost("storing the answer");
+  } catch (err) {
     // What was created is created: the client gets its answer; the reservation goes stale.
-    console.error(JSON.stringify({ msg: "storing the idempotent answer failed", account: accountId, key: ctx.key, err: error instanceof Error ? error.message : String(error) }));
+    log.error({ account: accountId, key: ctx.key, err }, "storing the idempotent answer failed");
   }
   return response;
 }

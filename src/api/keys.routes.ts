@@ -1,7 +1,6 @@
 import { z } from "zod";
-import { findKey, listKeys, newApiKey, revokeKey } from "../db/api-keys.repo";
+import { findKey, insertApiKey, listKeys, newApiKey, revokeKey } from "../db/api-keys.repo";
 import { database } from "../db/client";
-import { apiKeys } from "../db/schema";
 import { ApiKeySchema, NewApiKeySchema } from "./account.schemas";
 import { notFound } from "./errors";
 import { ok } from "./http";
@@ -30,7 +29,7 @@ export function registerKeyRoutes(api: Api): void {
     },
     async handler({ env, auth, body }) {
       const { row, secret } = await newApiKey(auth.account.id, body.name);
-      await database(env).insert(apiKeys).values(row);
+      await insertApiKey(database(env), row);
       return ok({ api_key: { ...presentApiKey(row), key: secret } }, 201);
     },
   });

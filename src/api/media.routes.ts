@@ -1,10 +1,9 @@
-import { z } from "zod";
 import { database } from "../db/client";
-import { findMessage } from "../db/messages.repo";
+import { findMessage } from "../db/messages.query";
 import { ApiError, notFound } from "./errors";
 import type { Api } from "./route";
-import { sessionStub } from "./sessions.routes";
 import { IdParams } from "./schemas";
+import { sessionStub } from "../platform/bindings";
 
 export function registerMediaRoutes(api: Api): void {
   api.route({
@@ -27,8 +26,7 @@ export function registerMediaRoutes(api: Api): void {
       try {
         found = await sessionStub(env, row.whatsappSessionId).incomingMedia(row.id);
       } catch (err) {
-        console.warn(JSON.stringify({ msg: "media download failed", message: row.id, err: String(err) }));
-        throw new ApiError(410, "media_expired", "WhatsApp no longer serves this media.");
+        throw new ApiError(410, "media_expired", "WhatsApp no longer serves this media.").withInternal({ message: row.id, err });
       }
       if (!found) throw notFound("Media");
       const headers = new Headers({ "Content-Type": found.mimetype, "Cache-Control": "private, max-age=3600" });

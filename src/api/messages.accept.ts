@@ -3,20 +3,26 @@
 // every row in one D1 transaction; then hand the rows to the send queue.
 import type { AccountRow } from "../db/accounts.repo";
 import { database } from "../db/client";
-import { acceptSends, failMessages, findMessage, type CampaignRow, type MessageRow } from "../db/messages.repo";
+import { acceptSends } from "../db/messages.accept";
+import { failMessages } from "../db/messages.status";
+import { findMessage } from "../db/messages.query";
+import { type CampaignRow, type MessageRow } from "../db/messages.rows";
 import { findSession, type SessionRow } from "../db/sessions.repo";
 import { isMediaType } from "../domain/media-policy";
 import { documentFilename, normalizeContact } from "../domain/message-types";
 import { normalizePhone } from "../domain/phone";
 import { planLimits, remainingMessages } from "../domain/plans";
 import { now, secondsUntilNextUtcDay, toTimestamp } from "../domain/time";
-import type { OutboxItem } from "../session/outbox.types";
+import type { OutboxItem } from "../domain/outbox-item";
 import { enqueueSendJobs, packSendJobs } from "../queues/send.queue";
 import { checkWebhookUrl, privateHostsAllowed } from "../domain/webhook-url";
 import { ApiError, type ErrorDetail } from "./errors";
-import { forgetIdempotencyKey, replayIdempotent, storeIdempotent, type IdempotencyContext } from "./idempotency";
-import { probeMedia, type MediaProbe } from "./media-fetch";
+import { forgetIdempotencyKey, storeIdempotent, writeOrReplay, type IdempotencyContext } from "./idempotency";
+import { probeMedia, type MediaProbe } from "../platform/media-fetch";
 import type { SendMessage } from "./messages.schemas";
+import { sessionStub } from "../platform/bindings";
+import { log } from "../platform/log";
+import { withRetries } from "../platform/retry";
 
 // A scheduled_at less than this far ahead is simply sent now.
 const SCHEDULE_MIN_AHEAD_MS = 1000;
@@ -190,33 +196,33 @@ export async function commitSends(
 
   const template = render(0, 0);
   const dailyLimit = planLimits(account.plan, env.PLANS).daily_messages;
-  let balance: number | null = null;
-  for (let attempt = 1; balance === null; attempt++) {
-    let result;
-    try {
-      result = await acceptSends(db, {
-        accountId: account.id,
-        messageCost: account.messageCost,
-        totalCost,
-        count,
-        dailyLimit,
-        sends: sends.map((s) => ({ campaign: s.campaign, messages: s.rows })),
-        idempotency: idem ? { ...idem, statusCode: template.status, response: JSON.stringify(template.body) } : undefined,
-      });
-    } catch (error) {
-      // Most likely a concurrent request with the same key won the insert: answer as it did.
-      const replay = idem ? await replayIdempotent(db, account.id, idem) : null;
-      if (replay) return replay;
-      throw error;
-    }
-    if (result.accepted) balance = result.balance;
-    else if (result.reason === "insufficient_balance") {
+  // A lost race on the balance or the daily count ("contended") is tried again a few times.
+  const result = await withRetries(
+    () =>
+      writeOrReplay(db, account.id, idem, () =>
+        acceptSends(db, {
+          accountId: account.id,
+          messageCost: account.messageCost,
+          totalCost,
+          count,
+          dailyLimit,
+          sends: sends.map((s) => ({ campaign: s.campaign, messages: s.rows })),
+          idempotency: idem ? { ...idem, statusCode: template.status, response: JSON.stringify(template.body) } : undefined,
+        }),
+      ),
+    { attempts: MAX_CONTENDED_ATTEMPTS, retryResult: (r) => !(r instanceof Response) && !r.accepted && r.reason === "contended" },
+  );
+  // A concurrent request with the same key won the insert: answered as it was.
+  if (result instanceof Response) return result;
+  if (!result.accepted) {
+    if (result.reason === "insufficient_balance") {
       throw new ApiError(402, "insufficient_balance", `Sending ${count} message(s) costs ${totalCost}; your balance does not cover it.`, {
         required: totalCost,
         message_cost: account.messageCost,
         count,
       });
-    } else if (result.reason === "daily_limit_reached") {
+    }
+    if (result.reason === "daily_limit_reached") {
       const retryAfter = secondsUntilNextUtcDay();
       throw new ApiError(
         429,
@@ -225,10 +231,10 @@ export async function commitSends(
         { daily_limit: dailyLimit, requested: count, retry_after: retryAfter },
         { "Retry-After": String(retryAfter) },
       );
-    } else if (attempt >= MAX_CONTENDED_ATTEMPTS) {
-      throw new ApiError(409, "concurrent_update", "The account changed while this request was processed; retry it.");
     }
+    throw new ApiError(409, "concurrent_update", "The account changed while this request was processed; retry it.");
   }
+  let balance = result.balance;
 
   // Small sends (OTPs, notifications) go straight to their session's outbox: the queue's batch
   // wait would add about a second. Bulk sends, and anything the session refuses, go through
@@ -263,10 +269,10 @@ async function handToSessions(env: Env, bySession: Map<string, OutboxItem[]>): P
   await Promise.all(
     [...bySession].map(async ([sessionId, items]) => {
       try {
-        await env.SESSION.get(env.SESSION.idFromName(sessionId)).enqueue(items);
+        await sessionStub(env, sessionId).enqueue(items);
         for (const item of items) handed.add(item.messageId);
       } catch (err) {
-        console.warn(JSON.stringify({ msg: "direct hand-off failed; using the send queue", session: sessionId, err: String(err) }));
+        log.warn({ session: sessionId, err }, "direct hand-off failed; using the send queue");
       }
     }),
   );

@@ -52,7 +52,7 @@ const ContactSchema = z.object({
   urls: z.array(z.object({ url: HttpUrl.optional(), type: z.enum(HOME_WORK).optional() })).max(10).optional(),
 });
 
-/** One outgoing message as POST /v1/whatsapp/messages takes it (seed 000 + type fields). */
+/** One outgoing message as POST /v1/whatsapp/messages takes it (the primary REST shape plus the fields of each type). */
 export const SendMessageBody = z
   .object({
     whatsapp_session_id: z.string().min(1).max(100).meta({ description: "The ID (uuid) or session_id string of a connected session." }),
@@ -66,8 +66,8 @@ export const SendMessageBody = z
     media_url: HttpUrl.nullish().meta({ description: "Public http(s) URL of the media; fetched and checked at accept time." }),
     delay_between: z.number().int().min(0).max(LIMITS.delayBetweenMs).default(500).meta({ description: "Milliseconds between consecutive sends of this session." }),
     scheduled_at: IsoDateTime.nullish().meta({ description: "ISO 8601; held as `scheduled` until then." }),
-    callback_url: HttpUrl.nullish().meta({ description: "Seed 003: receives this message's status changes." }),
-    callback_data: z.string().max(LIMITS.callbackData).nullish().meta({ description: "Seed 003: echoed in each status callback." }),
+    callback_url: HttpUrl.nullish().meta({ description: "Receives this message's status changes." }),
+    callback_data: z.string().max(LIMITS.callbackData).nullish().meta({ description: "Echoed in each status callback." }),
     filename: singleLine(z.string().trim().min(1).max(LIMITS.filename)).optional().meta({ description: "document: the name shown (1-100 chars)." }),
     ptt: z.boolean().optional().meta({ description: "audio: true sends a voice note." }),
     location: z

@@ -5,7 +5,8 @@ const DEFAULT_CODES: Record<RpcErrorStatus, string> = { 404: "not_found", 409: "
 
 /**
  * Calls a Durable Object; an error that carries a status (src/domain/rpc-error.ts) becomes
- * that HTTP error with the given code, anything else stays an internal error.
+ * that HTTP error with the given code (the object's error kept as its internal cause, logged),
+ * anything else stays an internal error.
  */
 export async function callObject<T>(fn: () => Promise<T>, codes: Partial<Record<RpcErrorStatus, string>> = {}): Promise<T> {
   try {
@@ -13,6 +14,6 @@ export async function callObject<T>(fn: () => Promise<T>, codes: Partial<Record<
   } catch (err) {
     const status = rpcErrorStatus(err);
     if (!status) throw err;
-    throw new ApiError(status, codes[status] ?? DEFAULT_CODES[status], rpcErrorMessage(err));
+    throw new ApiError(status, codes[status] ?? DEFAULT_CODES[status], rpcErrorMessage(err)).withInternal(err);
   }
 }

@@ -1,4 +1,4 @@
-// Parses bracketed query strings (seed 000: `filter[to_number][]=a&filter[status]=sent`) into
+// Parses bracketed query strings (`filter[to_number][]=a&filter[status]=sent`) into
 // nested null-prototype objects with qs, so zod can validate them like a body. Prototype keys
 // in any bracket segment, malformed percent-encoding and unstorable text are refused (422), and
 // qs' limits answer 422 instead of silently turning a long list into an object.

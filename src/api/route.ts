@@ -5,7 +5,8 @@ import { authenticateAccount, authenticateAdmin, type AuthContext } from "./auth
 import { database } from "../db/client";
 import { MAX_BODY_BYTES, readJsonBody } from "./body";
 import { ApiError, badRequest, notFound, toErrorResponse, unprocessable, type ErrorDetail } from "./errors";
-import { idempotencyContext, idempotencyKey, runIdempotent } from "./idempotency";
+import { idempotencyContext, idempotencyKey, replayIdempotent, runIdempotent, type IdempotencyContext } from "./idempotency";
+import { log } from "../platform/log";
 import { parseQuery } from "./query";
 import { ErrorEnvelope } from "./schemas";
 
@@ -22,9 +23,15 @@ export interface RouteContext<P, Q, B, A extends AuthMode> {
   query: Q;
   body: B;
   auth: A extends "account" ? AuthContext : null;
+  /**
+   * `idempotency: "handler"` routes: the request's Idempotency-Key context (null without a key),
+   * a repeat already answered with the stored answer; the handler stores its answer in its own
+   * transaction. Null on every other route.
+   */
+  idempotency: IdempotencyContext | null;
 }
 
-interface ResponseSpec {
+export interface ResponseSpec {
   description: string;
   schema?: ZodType;
   contentType?: string;
@@ -45,8 +52,8 @@ export interface RouteSpec<P, Q, B, A extends AuthMode> {
   bodyOptional?: boolean;
   /**
    * Idempotency-Key handling. Default: every account POST is run at most once per key here,
-   * which is right for creating POSTs. "handler": the handler stores the answer in its own
-   * transaction. "refused": 400 if sent; for actions whose answer is ephemeral (a replay would
+   * which is right for creating POSTs. "handler": a repeat is answered here, and the handler
+   * stores its answer in its own transaction (`ctx.idempotency`). "refused": 400 if sent; for actions whose answer is ephemeral (a replay would
    * hand back a stale code or result) or whose repeat is harmless.
    */
   idempotency?: "handler" | "refused";
@@ -107,7 +114,7 @@ function decodeParams(raw: Record<string, string> | undefined): Record<string, s
 export class Api {
   readonly registry = new OpenAPIRegistry();
   private readonly router = Router();
-  private readonly patterns: { method: string; regex: RegExp }[] = [];
+  private readonly patterns: { method: string; regex: RegExp; path: string; responses: Record<number, ResponseSpec> }[] = [];
 
   constructor() {
     this.registry.registerComponent("securitySchemes", "bearerAuth", {
@@ -124,6 +131,8 @@ export class Api {
     this.patterns.push({
       method: spec.method.toUpperCase(),
       regex: new RegExp(`^${spec.path.replace(/\{\w+\}/g, "[^/]+")}/?$`),
+      path: spec.path,
+      responses: spec.responses,
     });
     this.registerDoc(spec);
 
@@ -149,11 +158,17 @@ export class Api {
       // A route without a body schema ignores its body, but still refuses one that breaks the rules.
       const rawBody = spec.body || req.body ? await readJsonBody(req, !spec.body || (spec.bodyOptional ?? false), spec.maxBodyBytes) : undefined;
       const body = spec.body ? validate(spec.body, rawBody, "body") : undefined;
-      const run = () =>
+      const run = (idempotency: IdempotencyContext | null = null) =>
         Promise.resolve(
-          spec.handler({ request: req, url, env, exec, params, query, body, auth } as unknown as RouteContext<Out<P>, Out<Q>, Out<B>, A>),
+          spec.handler({ request: req, url, env, exec, params, query, body, auth, idempotency } as unknown as RouteContext<Out<P>, Out<Q>, Out<B>, A>),
         );
-      if (spec.method !== "post" || spec.idempotency === "handler" || refusesIdempotency || !auth) return run();
+      if (spec.method !== "post" || refusesIdempotency || !auth) return run();
+      if (spec.idempotency === "handler") {
+        // The validated body is the request here (defaults applied), as the handler stores it.
+        const idem = await idempotencyContext(req, url, body);
+        const replay = idem ? await replayIdempotent(database(env), auth.account.id, idem) : null;
+        return replay ?? run(idem);
+      }
       // A route without a body schema ignores its body, so the body is not part of the request.
       const idem = await idempotencyContext(req, url, spec.body ? (rawBody ?? null) : null);
       return idem ? runIdempotent(database(env), auth.account.id, idem, run, spec.idempotentAnswer) : run();
@@ -195,6 +210,18 @@ export class Api {
     });
   }
 
+  /**
+   * What the route serving `method` + `pathname` declares for `status` (first match, as the
+   * router dispatches): its spec (no schema for a non-JSON answer), or undefined when the status
+   * is not declared; null when no route serves the request. Errors (4xx/5xx) are the ErrorEnvelope.
+   */
+  declaredResponse(method: string, pathname: string, status: number): { path: string; spec: ResponseSpec | undefined } | null {
+    const route = this.patterns.find((p) => p.method === method.toUpperCase() && p.regex.test(pathname));
+    if (!route) return null;
+    if (status >= 400) return { path: route.path, spec: { description: route.responses[status]?.description ?? "Error", schema: ErrorEnvelope } };
+    return { path: route.path, spec: route.responses[status] };
+  }
+
   async handle(request: Request, env: Env, exec: ExecutionContext): Promise<Response> {
     try {
       const response: Response | undefined = await this.router.fetch(request, env, exec);
@@ -210,7 +237,19 @@ export class Api {
       }
       throw notFound("Route");
     } catch (error) {
+      logFailure(request, error);
       return toErrorResponse(error);
     }
+  }
+}
+
+/** What the operator needs of a failed request: a bug whole, an ApiError's internal cause; the client sees neither. */
+function logFailure(request: Request, error: unknown): void {
+  const where = { method: request.method, path: new URL(request.url).pathname };
+  if (!(error instanceof ApiError)) log.error({ ...where, err: error }, "unhandled error");
+  else if (error.internal !== undefined) {
+    const fields = { ...where, status: error.status, code: error.code, internal: error.internal };
+    if (error.status >= 500) log.error(fields, error.message);
+    else log.warn(fields, error.message);
   }
 }

@@ -1,6 +1,7 @@
 import { registerAccountRoutes } from "./account.routes";
 import { registerAdminRoutes } from "./admin.routes";
 import { registerBotRoutes } from "./bot.routes";
+import { registerCampaignRoutes } from "./campaigns.routes";
 import { registerDocsRoutes } from "./docs.routes";
 import { registerKeyRoutes } from "./keys.routes";
 import { registerMessageRoutes } from "./messages.routes";
@@ -22,3 +23,4 @@ registerSandboxRoutes(api);
 registerWebhookRoutes(api);
 registerMediaRoutes(api);
 registerMessageRoutes(api);
+registerCampaignRoutes(api);

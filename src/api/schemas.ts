@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isForbiddenKey, textProblem } from "../domain/safe-input";
+import { isForbiddenKey } from "../domain/safe-input";
 
 // Shared response pieces, registered once in the OpenAPI document.
 export const ErrorEnvelope = z
@@ -48,5 +48,4 @@ export const IsoDateTime = z.iso.datetime({ offset: true }).refine((value) => {
 export const SafeKey = z.string().refine((key) => !isForbiddenKey(key), "__proto__, constructor and prototype are not allowed as keys.");
 
 /** Names, subjects, file names: one line (the body reader already refuses other control characters). */
-export const singleLine = <S extends z.ZodString>(schema: S) =>
-  schema.refine((value) => textProblem(value, true) === null, "Must be a single line (no tab or line break).");
+export { singleLine } from "../domain/safe-input";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { CHAT_TYPES, LEGACY_EVENT_NAMES, WEBHOOK_EVENTS, isValidChatId, resolveEventNames } from "../domain/webhook-events";
 import { MAX_WEBHOOK_URL_LENGTH } from "../domain/webhook-url";
-import { RESERVED_HEADERS } from "../queues/webhook.queue";
+import { RESERVED_HEADERS } from "../domain/webhook-headers";
 import { SafeKey, Timestamp, queryInt } from "./schemas";
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
@@ -23,12 +23,12 @@ export const WebhookEvents = z
       ctx.addIssue({
         code: "custom",
         path: [names.indexOf(name)],
-        message: `Unknown event "${name}". Use ${WEBHOOK_EVENTS.join(", ")} (or seed 001 names: ${LEGACY_EVENT_NAMES.join(", ")}).`,
+        message: `Unknown event "${name}". Use ${WEBHOOK_EVENTS.join(", ")} (or the legacy setWebhook names: ${LEGACY_EVENT_NAMES.join(", ")}).`,
       });
     }
   })
   .meta({
-    description: `Events to receive: ${WEBHOOK_EVENTS.join(", ")}. Seed 001 names (onMessage, onAnyMessage, onAck, onStateChanged, onLogout, onQR) and "*" are accepted and mapped.`,
+    description: `Events to receive: ${WEBHOOK_EVENTS.join(", ")}. Legacy names (onMessage, onAnyMessage, onAck, onStateChanged, onLogout, onQR) and "*" are accepted and mapped.`,
     example: ["message.received", "message.delivered"],
   });
 
@@ -67,7 +67,7 @@ export const WebhookFiltersSchema = z
   .strict()
   .meta({
     id: "WebhookFilters",
-    description: "Seed 004 filters for message events: every filter set must match (any of its values); session events always pass.",
+    description: "Filters for message events: every filter set must match (any of its values); session events always pass.",
   });
 
 export const WebhookSchema = z
@@ -89,8 +89,8 @@ export const WebhookSchema = z
 
 export const NewWebhookSchema = WebhookSchema.extend({
   headers: z.record(z.string(), z.string()).meta({ description: "Custom headers with their values: shown in this response only (masked afterwards)." }),
-  secret: z.string().meta({
-    description: "Standard Webhooks signing secret (whsec_...). Shown only in this response: store it now.",
+  secret: z.string().nullable().meta({
+    description: "Standard Webhooks signing secret (whsec_...). Shown only in this response: store it now. null in an Idempotency-Key replay.",
     example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
   }),
 }).meta({ id: "NewWebhook" });

@@ -1,7 +1,8 @@
 import { and, eq } from "drizzle-orm";
 import { now, utcDay } from "../domain/time";
+import type { ApiKeyRow } from "./api-keys.repo";
 import type { Db } from "./client";
-import { accounts, dailyUsage } from "./schema";
+import { accounts, apiKeys, dailyUsage } from "./schema";
 
 export type AccountRow = typeof accounts.$inferSelect;
 
@@ -23,3 +24,8 @@ export async function messagesToday(db: Db, accountId: string, day = utcDay()): 
   return row?.messages ?? 0;
 }
 
+
+/** One batch: never an account without its key. */
+export async function insertAccountWithKey(db: Db, account: AccountRow, key: ApiKeyRow): Promise<void> {
+  await db.batch([db.insert(accounts).values(account), db.insert(apiKeys).values(key)]);
+}

@@ -54,3 +54,7 @@ export async function revokeKey(db: Db, accountId: string, id: string): Promise<
 export async function touchKey(db: Db, id: string, at: string): Promise<void> {
   await db.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id));
 }
+
+export async function insertApiKey(db: Db, row: ApiKeyRow): Promise<void> {
+  await db.insert(apiKeys).values(row);
+}

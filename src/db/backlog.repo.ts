@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, gte, or, sql } from "drizzle-orm";
 import type { Db } from "./client";
-import { PENDING_STATUSES, type MessageRow } from "./messages.repo";
+import { PENDING_STATUSES, type MessageRow } from "./messages.rows";
 import { campaigns, messages } from "./schema";
 
 // The send backlog as D1 records it: accepted outgoing messages not yet handed to WhatsApp.

@@ -1,6 +1,6 @@
 import { and, count, eq } from "drizzle-orm";
 import type { Db } from "./client";
-import type { CampaignRow, MessageStatus } from "./messages.repo";
+import type { CampaignRow, MessageStatus } from "./messages.rows";
 import { campaigns, messages } from "./schema";
 
 export async function findCampaign(db: Db, accountId: string, id: string): Promise<CampaignRow | undefined> {

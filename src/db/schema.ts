@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
-// Timestamps are ISO 8601 strings with six fractional digits (seed 000), which sort as text.
+// Timestamps are ISO 8601 strings with six fractional digits (as the API shows them), which sort as text.
 
 export const accounts = sqliteTable("accounts", {
   id: text("id").primaryKey(),
@@ -116,7 +116,7 @@ export const messages = sqliteTable(
     updatedAt: text("updated_at").notNull(),
   },
   (t) => [
-    // The listing is always per account, newest first; each filter of seed 000 has an index.
+    // The listing is always per account, newest first; each list filter of GET /v1/whatsapp/messages has an index.
     index("messages_account_created_idx").on(t.accountId, t.createdAt, t.id),
     index("messages_account_session_idx").on(t.accountId, t.whatsappSessionId, t.createdAt),
     index("messages_account_status_idx").on(t.accountId, t.status, t.createdAt),

@@ -1,4 +1,4 @@
-import { and, count, desc, eq, or } from "drizzle-orm";
+import { and, count, desc, eq, or, sql } from "drizzle-orm";
 import type { ConnectionMode, SessionStatus } from "../domain/session-status";
 import { now } from "../domain/time";
 import type { Db } from "./client";
@@ -37,7 +37,7 @@ export async function listSessions(db: Db, accountId: string): Promise<SessionRo
   return db.select().from(sessions).where(eq(sessions.accountId, accountId)).orderBy(desc(sessions.createdAt)).all();
 }
 
-/** By uuid or by the `session_...` string (seed 000 accepts either), within the account. */
+/** By uuid or by the `session_...` string (the API accepts either), within the account. */
 export async function findSession(db: Db, accountId: string, idOrSessionId: string): Promise<SessionRow | undefined> {
   return db
     .select()
@@ -73,4 +73,17 @@ export async function sessionRowExists(db: Db, id: string): Promise<boolean> {
 
 export async function deleteSession(db: Db, accountId: string, id: string): Promise<void> {
   await db.delete(sessions).where(and(eq(sessions.id, id), eq(sessions.accountId, accountId)));
+}
+
+/**
+ * Inserts the row only while the account has fewer than `maxSessions` sessions (null: no
+ * limit), in one statement, so concurrent creates cannot overshoot. False when the limit holds.
+ */
+export async function insertSessionWithinLimit(db: Db, row: SessionRow, maxSessions: number | null): Promise<boolean> {
+  const result = await db.run(sql`
+    INSERT INTO sessions (id, account_id, session_id, name, status, sandbox, connection_mode, settings, last_seen_at, created_at, updated_at)
+    SELECT ${row.id}, ${row.accountId}, ${row.sessionId}, ${row.name}, 'pending', ${row.sandbox ? 1 : 0}, ${row.connectionMode},
+           ${JSON.stringify(row.settings)}, ${row.createdAt}, ${row.createdAt}, ${row.createdAt}
+    WHERE ${maxSessions} IS NULL OR (SELECT count(*) FROM sessions WHERE account_id = ${row.accountId}) < ${maxSessions}`);
+  return result.meta.changes > 0;
 }

@@ -3,6 +3,7 @@ import type { WebhookFilters } from "../domain/webhook-events";
 import { now, toTimestamp } from "../domain/time";
 import type { Cursor } from "../domain/cursor";
 import type { Db } from "./client";
+import { insertIdempotentAnswer, type IdempotentRequest } from "./idempotency.repo";
 import { webhookAttempts, webhookDeliveries, webhooks } from "./schema";
 
 export type WebhookRow = typeof webhooks.$inferSelect;
@@ -43,6 +44,11 @@ export function newWebhookRow(input: {
 
 export async function insertWebhook(db: Db, row: WebhookRow): Promise<void> {
   await db.insert(webhooks).values(row);
+}
+
+/** The webhook and its stored Idempotency-Key answer in one transaction; a concurrent twin loses on the key. */
+export async function insertWebhookWithAnswer(db: Db, row: WebhookRow, request: IdempotentRequest, response: string): Promise<void> {
+  await db.batch([insertIdempotentAnswer(db, row.accountId, request, 201, response, row.createdAt), db.insert(webhooks).values(row)]);
 }
 
 export async function listWebhooks(db: Db, accountId: string): Promise<WebhookRow[]> {

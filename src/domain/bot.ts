@@ -5,7 +5,7 @@ import { renderTemplate, type Random } from "./bot-text";
 export { renderTemplate, spin, type Random } from "./bot-text";
 export { MAX_PATTERN_LENGTH, MAX_REGEX_RULES, regexRuleProblem } from "./bot-regex";
 
-// The per-session auto-reply bot of seed 001: settings, when it is active, and what it answers.
+// The per-session auto-reply bot: settings, when it is active, and what it answers.
 
 export const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
@@ -20,7 +20,7 @@ export function normalizeTime(value: string): string | null {
   return m ? `${m[1].padStart(2, "0")}:${m[2]}` : null;
 }
 
-/** Seed 001 writes offsets as "+1": made "+01:00", which Intl accepts as a time zone. */
+/** Clients write offsets as "+1" too: made "+01:00", which Intl accepts as a time zone. */
 export function normalizeTimezone(value: string): string | null {
   const tz = value.trim();
   const offset = /^([+-])(\d{1,2})(?::?(\d{2}))?$/.exec(tz);

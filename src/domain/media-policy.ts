@@ -1,6 +1,6 @@
-// Which media each message type accepts and how large it may be. Where the seeds differ
-// (seed 002: images 16 MB, videos 64 MB; seed 003: images 5 MB, videos 16 MB) the gateway
-// takes the larger, since it must do everything each of them does.
+// Which media each message type accepts and how large it may be. Where the APIs the gateway
+// serves differ (one allows images of 16 MB and videos of 64 MB, another 5 MB and 16 MB) the
+// gateway takes the larger, since it must do everything each of them does.
 
 export const MEDIA_TYPES = ["image", "video", "audio", "document", "sticker"] as const;
 export type MediaType = (typeof MEDIA_TYPES)[number];
@@ -14,16 +14,16 @@ interface MediaRule {
 }
 
 export const MEDIA_RULES: Record<MediaType, MediaRule> = {
-  // Seed 002: JPEG, PNG, WebP, GIF (16 MB).
+  // JPEG, PNG, WebP, GIF (16 MB).
   image: { maxBytes: 16 * MB, mimetypes: ["image/jpeg", "image/png", "image/webp", "image/gif"] },
-  // Seed 002: MP4, 3GPP, MOV, WebM (64 MB); seed 003 adds 3GPP2.
+  // MP4, 3GPP, 3GPP2, MOV, WebM (64 MB).
   video: { maxBytes: 64 * MB, mimetypes: ["video/mp4", "video/3gpp", "video/3gpp2", "video/quicktime", "video/webm"] },
-  // Seed 002: MP3, OGG, AAC, WAV, Opus; seed 003: AAC, MP4, AMR, MPEG, OGG (16 MB).
+  // MP3, OGG, Opus, AAC, MP4, AMR, WAV, WebM (16 MB).
   audio: {
     maxBytes: 16 * MB,
     mimetypes: ["audio/mpeg", "audio/mp3", "audio/ogg", "audio/opus", "audio/aac", "audio/mp4", "audio/x-m4a", "audio/amr", "audio/wav", "audio/x-wav", "audio/wave", "audio/webm"],
   },
-  // Seed 003: any valid MIME type, 100 MB.
+  // Any valid MIME type, 100 MB.
   document: { maxBytes: 100 * MB, mimetypes: null },
   // WhatsApp stickers are WebP, 100 KB static and 500 KB animated.
   sticker: { maxBytes: 500 * 1024, mimetypes: ["image/webp"] },

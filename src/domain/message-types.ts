@@ -1,16 +1,16 @@
 // Per-type rules of an outgoing message: which fields each type needs, allows or refuses,
-// and the field limits (seed 000 fields; seed 002 ptt; seed 003 lengths and contact fields;
-// seed 004 poll, reaction, reply context). Pure: the API's zod schemas check shapes and
+// and the field limits (text and media fields, voice notes, lengths, contact cards, polls,
+// reactions, reply context). Pure: the API's zod schemas check shapes and
 // lengths with these constants, then `typeRuleIssues` checks the cross-field rules.
-import { MESSAGE_TYPES, type MessageType } from "../session/outbox.types";
+import { MESSAGE_TYPES, type MessageType } from "./outbox-item";
 import { isMediaType } from "./media-policy";
 
 export { MESSAGE_TYPES, type MessageType };
 
 export const LIMITS = {
-  text: 4096, // seed 003: a text body is at most 4096 characters
+  text: 4096, // a text body is at most 4096 characters
   caption: 1024,
-  filename: 100, // seed 003: filename length 1..100
+  filename: 100, // a document filename is 1..100 characters
   recipients: 1000,
   pollName: 255,
   pollOptions: { min: 2, max: 12 },
@@ -92,11 +92,11 @@ interface TypeRule {
 const REPLY = ["reply_to"] as const;
 const RULES: Record<MessageType, TypeRule> = {
   text: { content: "required", media: "forbidden", extras: [...REPLY, "mentions"] },
-  // Seed 000: content is the caption of image, video and document.
+  // `content` is the caption of image, video and document.
   image: { content: "optional", media: "required", extras: [...REPLY, "mentions"] },
   video: { content: "optional", media: "required", extras: [...REPLY, "mentions"] },
   document: { content: "optional", media: "required", extras: ["filename", ...REPLY, "mentions"] },
-  // Seed 003: no caption on audio; seed 002: ptt makes it a voice note.
+  // No caption on audio; `ptt` makes it a voice note.
   audio: { content: "forbidden", media: "required", extras: ["ptt", ...REPLY] },
   sticker: { content: "forbidden", media: "required", extras: [...REPLY] },
   location: { content: "forbidden", media: "forbidden", extras: ["location", ...REPLY] },
@@ -164,7 +164,7 @@ function contactIssues(contacts: Contact[]): FieldIssue[] {
   const issues: FieldIssue[] = [];
   contacts.forEach((contact, i) => {
     const { formatted_name: _formatted, ...others } = contact.name;
-    // Seed 003: at least one other name field along with formatted_name.
+    // A contact name needs at least one other name field along with formatted_name.
     if (!Object.values(others).some((v) => typeof v === "string" && v.trim().length > 0)) {
       issues.push({ field: `contacts.${i}.name`, message: "Give at least one of first_name, last_name, middle_name, prefix, suffix besides formatted_name." });
     }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-// Seed 002: free = 10 sessions and 100 messages a day; pro = unlimited sessions, 10,000 a day.
+// Defaults: free = 10 sessions and 100 messages a day; pro = unlimited sessions, 10,000 a day.
 // null means unlimited. Deployments override through the PLANS variable (JSON).
 export const PLAN_NAMES = ["free", "pro"] as const;
 export type PlanName = (typeof PLAN_NAMES)[number];

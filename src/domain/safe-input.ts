@@ -3,6 +3,8 @@
 // an assignment), well-formed UTF-16 and no control characters except tab and line breaks.
 // Pure and iterative: nothing here recurses on user input.
 
+import type { z } from "zod";
+
 /** Keys refused anywhere in a query string or JSON body. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 
@@ -31,6 +33,10 @@ export const TEXT_PROBLEM_MESSAGES: Record<TextProblem, string> = {
   control_character: "Contains a control character (only tab, line feed and carriage return are allowed).",
   line_break: "Must be a single line (no tab or line break).",
 };
+
+/** Names, subjects, file names: one line (a zod string refined by textProblem's single-line rule). */
+export const singleLine = <S extends z.ZodString>(schema: S) =>
+  schema.refine((value) => textProblem(value, true) === null, TEXT_PROBLEM_MESSAGES.line_break);
 
 /** True when the JSON text nests arrays/objects deeper than `max` (a linear scan, before parsing). */
 export function jsonDepthExceeds(text: string, max: number): boolean {

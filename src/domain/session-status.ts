@@ -1,4 +1,4 @@
-// Public session status (seed 000) and what a Baileys disconnect means for it.
+// Public session status and what a Baileys disconnect means for it.
 // Numbers are Baileys' DisconnectReason codes (rc14), kept literal so this stays pure.
 export const SESSION_STATUSES = ["pending", "connected", "disconnected", "banned", "failed"] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
@@ -86,41 +86,5 @@ export function classifyDisconnect(
   }
 }
 
-export interface BackoffPolicy {
-  baseMs: number;
-  maxMs: number;
-  /** Attempts on the fast exponential ladder; after them a linked session retries every `slowMs`. */
-  maxAttempts: number;
-  slowMs: number;
-}
-
-export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 5 * 60_000, maxAttempts: 12, slowMs: 15 * 60_000 };
-
 /** Reason shown while a linked session retries slowly after the fast ladder is used up. */
 export const SLOW_RETRY_REASON = "reconnect_failed_retrying";
-
-/** Whether attempt `attempt` (0-based) is past the fast ladder. */
-export function backoffExhausted(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF): boolean {
-  return attempt >= policy.maxAttempts;
-}
-
-/**
- * Delay before reconnect attempt `attempt` (0-based): exponential with "equal jitter", so
- * many sessions dropped together do not come back in lockstep, and never below half the step.
- * Past the ladder: `slowMs` with the same jitter, forever (the caller decides who may stop).
- */
-export function reconnectDelay(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF, random = Math.random): number {
-  const step = backoffExhausted(attempt, policy) ? policy.slowMs : Math.min(policy.maxMs, policy.baseMs * 2 ** attempt);
-  return Math.round(step / 2 + random() * (step / 2));
-}
-
-/** A socket that stayed logged in this long was healthy: its close starts the backoff ladder afresh. */
-export const STABLE_CONNECTION_MS = 60_000;
-
-/**
- * Backoff attempts to count after a close. An `open` alone does not reset them: a server that
- * accepts the login and drops it at once would otherwise be retried every second forever.
- */
-export function attemptsAfterClose(attempts: number, openedAt: number | null, closedAt: number): number {
-  return openedAt !== null && closedAt - openedAt >= STABLE_CONNECTION_MS ? 0 : attempts;
-}

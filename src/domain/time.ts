@@ -1,4 +1,4 @@
-// Seed 000 timestamps: ISO 8601 UTC with six fractional digits ("2024-01-15T10:30:00.000000Z").
+// API timestamps: ISO 8601 UTC with six fractional digits ("2024-01-15T10:30:00.000000Z").
 export function toTimestamp(date: Date | number): string {
   const iso = new Date(date).toISOString(); // millisecond precision
   return `${iso.slice(0, 23)}000Z`;

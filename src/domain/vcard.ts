@@ -1,4 +1,4 @@
-// vCard 3.0 text for a contact card (seed 003 Contact object), as WhatsApp clients expect it.
+// vCard 3.0 text for a contact card (the API's Contact object), as WhatsApp clients expect it.
 
 export interface ContactCard {
   name: { formatted_name: string; first_name?: string; last_name?: string; middle_name?: string; prefix?: string; suffix?: string };

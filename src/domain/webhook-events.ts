@@ -1,4 +1,4 @@
-// Webhook event names, seed 001's legacy names, and seed 004's filters. Pure: no I/O.
+// Webhook event names, the legacy `setWebhook` names, and webhook filters. Pure: no I/O.
 
 export const WEBHOOK_EVENTS = [
   "message.received",
@@ -16,7 +16,7 @@ export const TEST_EVENT = "webhook.test";
 export type EmittedEventType = WebhookEventType | typeof TEST_EVENT;
 
 /**
- * Seed 001's `setWebhook` event names (open-wa style), matched case-insensitively, and
+ * Legacy `setWebhook` event names (open-wa style), matched case-insensitively, and
  * a wildcard. `onMessage` is what others send to us; `onAnyMessage` includes our own sends;
  * `onAck` is every status change of a message.
  */
@@ -38,7 +38,7 @@ export function isWebhookEvent(name: string): name is WebhookEventType {
   return (WEBHOOK_EVENTS as readonly string[]).includes(name);
 }
 
-/** Our names pass through; seed 001's names expand; anything else is reported as unknown. */
+/** Our names pass through; legacy names expand; anything else is reported as unknown. */
 export function resolveEventNames(names: readonly string[]): { events: WebhookEventType[]; unknown: string[] } {
   const events = new Set<WebhookEventType>();
   const unknown: string[] = [];
@@ -56,7 +56,7 @@ export function resolveEventNames(names: readonly string[]): { events: WebhookEv
   return { events: WEBHOOK_EVENTS.filter((e) => events.has(e)), unknown };
 }
 
-// ---- Filters (seed 004) ----
+// ---- Filters ----
 
 export const CHAT_TYPES = ["contact", "group", "channel", "broadcast"] as const;
 export type ChatType = (typeof CHAT_TYPES)[number];
@@ -169,7 +169,7 @@ export function isMessageEvent(type: string): boolean {
 }
 
 /**
- * Seed 004: every filter that is set must match (one of its values); unset filters match
+ * Every filter that is set must match (one of its values); unset filters match
  * anything. Filters concern messages, so session events always pass. A message whose
  * subject lacks what a set filter needs does not match it.
  */

@@ -6,7 +6,7 @@
 import { database, type Db } from "../db/client";
 import { insertDeliveries, listEnabledWebhooks, newDeliveryRow, type DeliveryRow, type WebhookRow } from "../db/webhooks.repo";
 import { now } from "../domain/time";
-import { armRecovery } from "../recovery/arm";
+import { armRecovery } from "../platform/recovery-arm";
 import { newEventId, wantsEvent, type EmittedEventType, type WebhookFilters, type WebhookPayload } from "../domain/webhook-events";
 
 /** Body of a wa-webhooks queue message. */
@@ -32,7 +32,7 @@ export interface EmitEventInput {
   /** Event body (see MessageEventData / SessionStatusEventData / SessionQrEventData). */
   data: Record<string, unknown>;
   /**
-   * Per-message callback (seed 003 callbackUrl / callbackData): the event is also POSTed
+   * Per-message callback (a send's `callback_url` / `callback_data`): the event is also POSTed
    * there, unsigned (no secret exists for an ad-hoc URL), with `data.callback_data` set.
    * The caller validates the URL when the message is accepted (checkWebhookUrl).
    */

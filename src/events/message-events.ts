@@ -1,6 +1,7 @@
-import type { MessageRow } from "../db/messages.repo";
+import type { MessageRow } from "../db/messages.rows";
 import { chatJid } from "../domain/phone";
 import type { WebhookEventType } from "../domain/webhook-events";
+import { log } from "../platform/log";
 import { emitEvent, type EmitEnv } from "./emit";
 
 // Every `message.*` event, whoever raises it (the session object, the dead-letter consumer),
@@ -58,6 +59,6 @@ export async function emitMessageEvent(
       callback: row.callbackUrl ? { url: row.callbackUrl, data: row.callbackData } : null,
     });
   } catch (err) {
-    console.error(JSON.stringify({ msg: "could not emit message event", type, message: row.id, err: String(err) }));
+    log.error({ type, message: row.id, err }, "could not emit message event");
   }
 }

@@ -3,10 +3,11 @@
 //                    crashing) → `dead` in the deliveries log; replayable from there.
 //   wa-send-dlq:     outgoing messages that never reached their session → `failed`, refunded.
 import { database } from "../db/client";
-import { failMessages } from "../db/messages.repo";
+import { failMessages } from "../db/messages.status";
 import { markDeliveriesDead } from "../db/webhooks.repo";
 import { type WebhookQueueMessage } from "../events/emit";
 import { emitMessageEvent } from "../events/message-events";
+import { log } from "../platform/log";
 import { sendJobMessageIds } from "./send.queue";
 import { generationOf } from "./webhook.queue";
 
@@ -26,7 +27,7 @@ export const SEND_DEAD_LETTER_REASON = "send_queue_exhausted";
 
 async function failDeadLetteredSends(messages: readonly Message<unknown>[], env: Env): Promise<void> {
   const ids = [...new Set(messages.flatMap((m) => sendJobMessageIds(m.body)))];
-  console.warn(JSON.stringify({ msg: "outgoing messages dead-lettered", count: ids.length }));
+  log.warn({ count: ids.length }, "outgoing messages dead-lettered");
   // Fails and refunds only messages still pending (idempotent: a second pass changes nothing).
   const failed = await failMessages(database(env), ids, SEND_DEAD_LETTER_REASON);
   // The failure is recorded either way; a lost event is logged, not retried (a second
@@ -37,7 +38,7 @@ async function failDeadLetteredSends(messages: readonly Message<unknown>[], env:
 export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {
   if (batch.queue === "wa-webhooks-dlq") {
     const dead = deadDeliveriesOf(batch.messages);
-    console.warn(JSON.stringify({ msg: "webhook deliveries dead-lettered", count: dead.length }));
+    log.warn({ count: dead.length }, "webhook deliveries dead-lettered");
     // Throwing here retries the whole batch (no DLQ behind the DLQ): fine, marking is idempotent.
     // Only at the message's generation: a replay that superseded it must not be killed.
     const db = database(env);
@@ -52,6 +53,6 @@ export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env, 
     batch.ackAll();
     return;
   }
-  console.error(JSON.stringify({ msg: "dead letters from an unexpected queue", queue: batch.queue }));
+  log.error({ queue: batch.queue }, "dead letters from an unexpected queue");
   batch.ackAll();
 }

@@ -1,6 +1,7 @@
 import { handleSendBatch } from "./send.queue";
 import { handleWebhookBatch } from "./webhook.queue";
 import { handleDeadLetters } from "./dead-letter.queue";
+import { log } from "../platform/log";
 
 // One queue handler for the Worker; each queue's consumer lives in its own module.
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
@@ -14,7 +15,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: E
       return handleDeadLetters(batch as MessageBatch<never>, env, ctx);
     default:
       // An unknown queue is a deployment mistake; retrying would only fill its DLQ.
-      console.error(JSON.stringify({ msg: "message from an unknown queue", queue: batch.queue }));
+      log.error({ queue: batch.queue }, "message from an unknown queue");
       batch.ackAll();
   }
 }

@@ -2,9 +2,12 @@
 // object's outbox, which paces and sends them. A job is one session's items, so one call
 // reaches one object; the outbox ignores ids it already holds, so redelivery is harmless.
 import { database, type Db } from "../db/client";
-import { pendingMessageIds } from "../db/messages.repo";
-import type { OutboxItem } from "../session/outbox.types";
-import { armRecovery } from "../recovery/arm";
+import { pendingMessageIds } from "../db/messages.query";
+import type { OutboxItem } from "../domain/outbox-item";
+import { armRecovery } from "../platform/recovery-arm";
+import { sessionStub } from "../platform/bindings";
+import { log } from "../platform/log";
+import { sendQueueRetryDelaySeconds } from "../domain/backoff";
 
 export interface SendJob {
   v: 1;
@@ -71,7 +74,7 @@ export async function enqueueSendJobs(env: Env, jobs: SendJob[]): Promise<{ enqu
     try {
       await env.SEND_QUEUE.sendBatch(call.map((body) => ({ body, contentType: "json" as const })));
     } catch (error) {
-      console.error(JSON.stringify({ msg: "send queue refused jobs", error: String(error) }));
+      log.error({ error: String(error) }, "send queue refused jobs");
       const failedIds = [...call, ...jobs.slice(index)].flatMap((j) => j.items.map((i) => i.messageId));
       return { enqueuedIds, failedIds };
     }
@@ -80,16 +83,11 @@ export async function enqueueSendJobs(env: Env, jobs: SendJob[]): Promise<{ enqu
   return { enqueuedIds, failedIds: [] };
 }
 
-/** Retry delay after the nth failed attempt: 5 s doubling to 5 min. */
-export function retryDelaySeconds(attempts: number): number {
-  return Math.min(300, 5 * 2 ** Math.max(0, attempts - 1));
-}
-
 /** Hands one job to its outbox; false when it was put back for a retry. */
 async function deliver(message: Message<unknown>, env: Env, db: Db): Promise<boolean> {
   const job = message.body;
   if (!isSendJob(job)) {
-    console.error(JSON.stringify({ msg: "malformed send job dropped", id: message.id }));
+    log.error({ id: message.id }, "malformed send job dropped");
     message.ack();
     return true;
   }
@@ -101,12 +99,12 @@ async function deliver(message: Message<unknown>, env: Env, db: Db): Promise<boo
     return true;
   }
   try {
-    await env.SESSION.get(env.SESSION.idFromName(job.sessionId)).enqueue(items);
+    await sessionStub(env, job.sessionId).enqueue(items);
     message.ack();
     return true;
   } catch (error) {
-    console.error(JSON.stringify({ msg: "outbox enqueue failed", session: job.sessionId, attempts: message.attempts, error: String(error) }));
-    message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    log.error({ session: job.sessionId, attempts: message.attempts, error: String(error) }, "outbox enqueue failed");
+    message.retry({ delaySeconds: sendQueueRetryDelaySeconds(message.attempts) });
     return false;
   }
 }
@@ -125,7 +123,7 @@ export async function handleSendBatch(batch: MessageBatch<unknown>, env: Env, _c
       for (const message of messages) {
         // After a failure the session's later jobs wait too, so a campaign keeps its order.
         if (ok) ok = await deliver(message, env, db);
-        else message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+        else message.retry({ delaySeconds: sendQueueRetryDelaySeconds(message.attempts) });
       }
     }),
   );

@@ -2,7 +2,7 @@
 //
 // The D1 delivery row is the source of truth (url, event id, payload); the queue message
 // only carries its id. 2xx = delivered. Anything else, a redirect, a network error or the
-// timeout = a failed attempt, retried after the backoff of src/domain/webhook-retry.ts via
+// timeout = a failed attempt, retried after the webhook schedule of src/domain/backoff.ts via
 // `message.retry({ delaySeconds })`. When the queue runs out of retries (max_retries in
 // wrangler.toml) the message goes to wa-webhooks-dlq, whose consumer marks the delivery dead.
 import { Webhook } from "standardwebhooks";
@@ -16,9 +16,11 @@ import {
   type DeliveryRow,
 } from "../db/webhooks.repo";
 import { toTimestamp } from "../domain/time";
-import { isFinalAttempt, parseRetryScale, retryDelaySeconds } from "../domain/webhook-retry";
+import { isFinalWebhookAttempt, parseRetryScale, webhookRetryDelaySeconds } from "../domain/backoff";
 import { checkWebhookUrl, privateHostsAllowed } from "../domain/webhook-url";
 import type { WebhookQueueMessage } from "../events/emit";
+import { RESERVED_HEADERS } from "../domain/webhook-headers";
+import { log } from "../platform/log";
 
 export type WebhookEnv = Pick<Env, "DB" | "WEBHOOK_QUEUE"> & {
   /** Multiplies every retry delay; "0" in tests. */
@@ -30,8 +32,6 @@ export type WebhookEnv = Pick<Env, "DB" | "WEBHOOK_QUEUE"> & {
 export const DELIVERY_TIMEOUT_MS = 10_000;
 export const USER_AGENT = "wa-gateway-webhooks/1";
 /** Headers we set; custom headers can never replace them. */
-export const RESERVED_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "user-agent"];
-
 /**
  * Standard Webhooks headers. `secret` null = unsigned (per-message callback URLs): the id
  * and timestamp are still sent so receivers can deduplicate.
@@ -126,8 +126,8 @@ export async function attemptDelivery(env: WebhookEnv, db: Db, delivery: Deliver
     await recordAttempt(db, delivery.id, result, { status: "delivered", nextAttemptAt: null, ...urlChange }, generation);
     return { kind: "ack" };
   }
-  const delaySeconds = retryDelaySeconds(queueAttempt, parseRetryScale(env.WEBHOOK_RETRY_SCALE));
-  if (isFinalAttempt(queueAttempt)) {
+  const delaySeconds = webhookRetryDelaySeconds(queueAttempt, parseRetryScale(env.WEBHOOK_RETRY_SCALE));
+  if (isFinalWebhookAttempt(queueAttempt)) {
     // The schedule is spent. Retrying hands the message to the queue, which dead-letters
     // it (max_retries); the DLQ consumer confirms `dead`. Should the queue allow more (a
     // higher max_retries, or a sweep's message that started mid-schedule), the next attempt
@@ -165,7 +165,7 @@ export async function handleWebhookBatch(batch: MessageBatch<WebhookQueueMessage
     batch.messages.map(async (message) => {
       const deliveryId = message.body?.delivery_id;
       if (typeof deliveryId !== "string") {
-        console.error(JSON.stringify({ msg: "webhook queue: message without delivery_id", id: message.id }));
+        log.error({ id: message.id }, "webhook queue: message without delivery_id");
         message.ack();
         return;
       }
@@ -180,10 +180,8 @@ export async function handleWebhookBatch(batch: MessageBatch<WebhookQueueMessage
         else message.retry({ delaySeconds: outcome.delaySeconds });
       } catch (error) {
         // Our own failure (D1 unavailable, ...): the event is still owed, try again later.
-        console.error(
-          JSON.stringify({ msg: "webhook delivery crashed", delivery_id: deliveryId, error: error instanceof Error ? error.message : String(error) }),
-        );
-        message.retry({ delaySeconds: retryDelaySeconds(scheduleAttemptOf(message.body, message.attempts), scale) });
+        log.error({ delivery_id: deliveryId, error: error instanceof Error ? error.message : String(error) }, "webhook delivery crashed");
+        message.retry({ delaySeconds: webhookRetryDelaySeconds(scheduleAttemptOf(message.body, message.attempts), scale) });
       }
     }),
   );

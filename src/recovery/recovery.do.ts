@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { sweep, type SweepResult } from "../queues/sweeper.cron";
+import { log } from "../platform/log";
+import { sweep, type SweepResult } from "./sweep";
 
 // One object for the whole deployment (named RECOVERY_NAME): its alarm runs the recovery sweep
 // while work is owed, then stops. Alarms survive restarts and run under `wrangler dev` exactly
@@ -34,7 +35,7 @@ export class RecoveryObject extends DurableObject<Env> {
       owed = (await sweep(this.env)).owed;
     } catch (err) {
       // D1 unavailable or similar: keep the alarm going, the work is still in D1.
-      console.error(JSON.stringify({ msg: "recovery sweep failed", err: String(err) }));
+      log.error({ err }, "recovery sweep failed");
     }
     if (owed) await this.ctx.storage.setAlarm(Date.now() + SWEEP_EVERY_MS);
   }

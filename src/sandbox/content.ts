@@ -155,4 +155,3 @@ export function describeMessage(raw: proto.IMessage): MessageContent {
 
 export const parseExtra = (json: string | null): MessageExtra => ({ ...emptyExtra(), ...(json ? (JSON.parse(json) as Partial<MessageExtra>) : {}) });
 
-export const fromBase64 = (s: string | null): Buffer | null => (s ? Buffer.from(s, "base64") : null);

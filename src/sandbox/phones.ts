@@ -29,7 +29,7 @@ export function parseReceiptPolicy(input: unknown): ReceiptPolicy {
     if (p[k] !== "auto" && p[k] !== "manual") throw new SandboxError(`receipt policy "${k}" must be "auto" or "manual"`, 422);
   }
   for (const k of ["delivered_delay_ms", "read_delay_ms"] as const) {
-    if (!Number.isFinite(p[k]) || p[k] < 0 || p[k] > 3_600_000) throw new SandboxError(`receipt policy "${k}" must be 0-3600000`, 422);
+    if (!Number.isFinite(p[k]) || p[k] < 0 || p[k] > 600_000) throw new SandboxError(`receipt policy "${k}" must be 0-600000`, 422);
   }
   return { delivered: p.delivered, read: p.read, delivered_delay_ms: Math.round(p.delivered_delay_ms), read_delay_ms: Math.round(p.read_delay_ms) };
 }
@@ -74,6 +74,12 @@ export function replenishPrekeys(world: WorldStore, phone: PhoneRow): void {
   }
   world.updatePhone(phone.phone, { next_prekey_id: next });
 }
+
+/**
+ * A phone's stored policy. Checked when written; read as stored, so a row written when delays
+ * could reach an hour still works.
+ */
+export const receiptPolicyOf = (p: PhoneRow): ReceiptPolicy => ({ ...DEFAULT_RECEIPT_POLICY, ...(JSON.parse(p.receipt_policy) as Partial<ReceiptPolicy>) });
 
 export const accountKey = (p: PhoneRow): KeyPair => ({ pub: p.identity_pub, priv: p.identity_priv });
 

@@ -1,14 +1,29 @@
 import { DurableObject } from "cloudflare:workers";
+import type { z } from "zod";
 import { rpcError, type RpcErrorStatus } from "../domain/rpc-error";
+import {
+  ClientScanInput,
+  CreatePhoneInput,
+  FaultInput,
+  GroupSpecInput,
+  MessageContentRpcInput,
+  PairingCodeInput,
+  PhoneMessageRpcInput,
+  ReceiptPolicyInput,
+  ReceiptsInput,
+  parseInput,
+} from "./driver.schemas";
 import { SandboxError } from "./errors";
 import type { FaultKind } from "./faults";
-import type { ReceiptPolicy } from "./phones";
-import { type FaultOptions, type GroupMessage, type PhoneMessage, SandboxWorld } from "./sandbox.world";
+import { SandboxWorld } from "./sandbox.world";
+
+type In<S extends z.ZodType> = z.input<S>;
 
 /**
  * One object per account: a WhatsApp server simulator (the real multi-device protocol) and its
  * simulated phones. Sessions connect with `fetch("https://sandbox/ws/chat?session=<id>")` + Upgrade;
- * the driver operations below are its RPC surface. All state lives in this object's SQLite.
+ * the driver operations below are its RPC surface, their input parsed by the driver's schemas.
+ * All state lives in this object's SQLite.
  */
 export class SandboxObject extends DurableObject<Env> {
   private readonly world: SandboxWorld;
@@ -18,22 +33,24 @@ export class SandboxObject extends DurableObject<Env> {
     this.world = new SandboxWorld(ctx.storage.sql, {
       // One alarm serves the whole schedule table: always the earliest due job.
       setAlarm: (at) => void ctx.storage.setAlarm(at),
+      // The schema steps and their version row commit together, or not at all.
+      transaction: (fn) => ctx.storage.transactionSync(fn),
     });
   }
 
   async alarm(): Promise<void> {
-    this.world.runDue();
+    this.world.core.runDue();
   }
 
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     // Media host traffic (uploads, downloads), routed here by the session's media target.
-    if (url.pathname.startsWith("/mms/") || url.pathname.startsWith("/v/")) return this.world.media.handle(request);
+    if (url.pathname.startsWith("/mms/") || url.pathname.startsWith("/v/")) return this.world.core.media.handle(request);
     if (url.pathname !== "/ws/chat") return new Response("not found", { status: 404 });
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
     const sessionId = url.searchParams.get("session");
     if (!sessionId) return new Response("missing session parameter", { status: 400 });
-    const refused = this.world.takeUpgradeFault(sessionId);
+    const refused = this.world.faults.takeUpgradeFault(sessionId);
     // A closed port: the caller's fetch rejects, as a refused TCP connection does.
     if (refused?.kind === "refuse") throw new Error("connect ECONNREFUSED (sandbox fault refuse_upgrade)");
     if (refused?.kind === "http_error") return new Response("sandbox fault http_error", { status: refused.status });
@@ -55,71 +72,74 @@ export class SandboxObject extends DurableObject<Env> {
 
   /** Root public key sandbox sockets must trust (32 bytes, the form of WA_CERT_DETAILS.PUBLIC_KEY). */
   async trustRoot(): Promise<Uint8Array> {
-    return this.world.trustRoot();
+    return this.world.core.trustRoot();
   }
 
-  async createPhone(opts: { phone_number?: string; name?: string; receipt_policy?: Partial<ReceiptPolicy> } = {}) {
-    return rpc(() => this.world.createPhone(opts));
+  async createPhone(opts: In<typeof CreatePhoneInput> = {}) {
+    return rpc(() => this.world.driver.createPhone(parseInput(CreatePhoneInput, opts)));
   }
 
   async listPhones() {
-    return rpc(() => this.world.listPhones());
+    return rpc(() => this.world.driver.listPhones());
   }
 
   async getPhone(phoneNumber: string) {
-    return rpc(() => this.world.getPhone(phoneNumber));
+    return rpc(() => this.world.driver.getPhone(phoneNumber));
   }
 
   /** `qr` is the QR string the session currently shows (the client's `connection.update.qr`). */
   async scan(sessionId: string, phoneNumber: string, qr: string) {
-    return rpc(() => this.world.scan(sessionId, phoneNumber, qr));
+    return rpc(() => {
+      const input = parseInput(ClientScanInput, { phone_number: phoneNumber, qr });
+      return this.world.driver.scan(sessionId, input.phone_number, input.qr);
+    });
   }
 
   async enterPairingCode(phoneNumber: string, code: string) {
-    return rpc(() => this.world.enterPairingCode(phoneNumber, code));
+    return rpc(() => this.world.driver.enterPairingCode(phoneNumber, parseInput(PairingCodeInput, { code }).code));
   }
 
-  /** text, image/video/audio/document/sticker (base64 or bytes), location; see PhoneMessage. */
-  async sendMessage(fromPhone: string, message: PhoneMessage) {
-    return rpc(() => this.world.sendMessage(fromPhone, message));
+  /** text, image/video/audio/document/sticker (base64 or bytes), location; see driver.schemas.ts. */
+  async sendMessage(fromPhone: string, message: In<typeof PhoneMessageRpcInput>) {
+    return rpc(() => this.world.driver.sendMessage(fromPhone, parseInput(PhoneMessageRpcInput, message)));
   }
 
   async inbox(phoneNumber: string) {
-    return rpc(() => this.world.inbox(phoneNumber));
+    return rpc(() => this.world.driver.inbox(phoneNumber));
   }
 
   /** The decrypted file of a media message a phone holds (checked against its hashes). */
   async downloadMedia(phoneNumber: string, messageId: string) {
-    return rpc(() => this.world.downloadMedia(phoneNumber, messageId));
+    return rpc(() => this.world.driver.downloadMedia(phoneNumber, messageId));
   }
 
-  async createGroup(ownerPhone: string, opts: { subject: string; members: string[] }) {
-    return rpc(() => this.world.createGroup(ownerPhone, opts));
+  async createGroup(ownerPhone: string, opts: In<typeof GroupSpecInput>) {
+    return rpc(() => this.world.driver.createGroup(ownerPhone, parseInput(GroupSpecInput, opts)));
   }
 
   async getGroup(groupJid: string) {
-    return rpc(() => this.world.getGroup(groupJid));
+    return rpc(() => this.world.driver.getGroup(groupJid));
   }
 
-  async sendGroupMessage(fromPhone: string, groupJid: string, message: GroupMessage) {
-    return rpc(() => this.world.sendGroupMessage(fromPhone, groupJid, message));
+  async sendGroupMessage(fromPhone: string, groupJid: string, message: In<typeof MessageContentRpcInput>) {
+    return rpc(() => this.world.driver.sendGroupMessage(fromPhone, groupJid, parseInput(MessageContentRpcInput, message)));
   }
 
   /** Jobs (automatic receipts) waiting for the alarm; for tests and debugging. */
   async scheduledJobs() {
-    return this.world.scheduledJobs();
+    return this.world.core.scheduledJobs();
   }
 
   async sendReceipts(phoneNumber: string, ids: string[], type: "delivered" | "read") {
-    return rpc(() => this.world.sendReceipts(phoneNumber, ids, type));
+    return rpc(() => this.world.driver.sendReceipts(phoneNumber, parseInput(ReceiptsInput, { ids, type })));
   }
 
-  async setReceiptPolicy(phoneNumber: string, policy: Partial<ReceiptPolicy>) {
-    return rpc(() => this.world.setReceiptPolicy(phoneNumber, policy));
+  async setReceiptPolicy(phoneNumber: string, policy: In<typeof ReceiptPolicyInput>) {
+    return rpc(() => this.world.driver.setReceiptPolicy(phoneNumber, parseInput(ReceiptPolicyInput, policy)));
   }
 
-  async fault(sessionId: string, kind: FaultKind, opts: FaultOptions = {}) {
-    const result = await rpc(() => this.world.fault(sessionId, kind, opts));
+  async fault(sessionId: string, kind: FaultKind, opts: Omit<In<typeof FaultInput>, "kind"> = {}) {
+    const result = await rpc(() => this.world.driver.fault(sessionId, parseInput(FaultInput, { ...opts, kind })));
     // `reset`: the server process dies. Every socket of this object breaks without a close
     // frame (the clients see an abnormal closure, 1006); state in SQLite survives. After the
     // answer is on its way, so the driver call itself succeeds.
@@ -128,11 +148,11 @@ export class SandboxObject extends DurableObject<Env> {
   }
 
   async sockets() {
-    return this.world.sockets();
+    return this.world.core.sockets();
   }
 
   async events(limit = 100) {
-    return this.world.events(limit);
+    return this.world.core.events(limit);
   }
 }
 

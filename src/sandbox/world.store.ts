@@ -1,57 +1,5 @@
 import { Buffer } from "node:buffer";
-
-const BufferConcat = (parts: Buffer[]): Buffer => Buffer.concat(parts);
-import { Sql } from "./sql";
-
-export const SCHEMA_VERSION = 2;
-
-// Idempotent: every statement is IF NOT EXISTS, and the version row records what was applied.
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS phones (
-     phone TEXT PRIMARY KEY, lid TEXT NOT NULL UNIQUE, name TEXT NOT NULL, reg_id INTEGER NOT NULL,
-     identity_priv BLOB NOT NULL, identity_pub BLOB NOT NULL,
-     spk_id INTEGER NOT NULL, spk_priv BLOB NOT NULL, spk_pub BLOB NOT NULL, spk_sig BLOB NOT NULL,
-     next_prekey_id INTEGER NOT NULL, next_device INTEGER NOT NULL, next_key_index INTEGER NOT NULL,
-     receipt_policy TEXT NOT NULL, banned INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS phone_prekeys (
-     phone TEXT NOT NULL, key_id INTEGER NOT NULL, priv BLOB NOT NULL, pub BLOB NOT NULL, served INTEGER NOT NULL DEFAULT 0,
-     PRIMARY KEY (phone, key_id))`,
-  `CREATE TABLE IF NOT EXISTS companions (
-     phone TEXT NOT NULL, device INTEGER NOT NULL, session_id TEXT NOT NULL, noise_pub BLOB NOT NULL,
-     identity_pub BLOB NOT NULL, reg_id INTEGER NOT NULL, skey_id INTEGER NOT NULL, skey_pub BLOB NOT NULL,
-     skey_sig BLOB NOT NULL, key_index INTEGER NOT NULL, platform TEXT NOT NULL, status TEXT NOT NULL,
-     history_synced INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, PRIMARY KEY (phone, device))`,
-  `CREATE TABLE IF NOT EXISTS companion_prekeys (
-     phone TEXT NOT NULL, device INTEGER NOT NULL, key_id INTEGER NOT NULL, pub BLOB NOT NULL,
-     PRIMARY KEY (phone, device, key_id))`,
-  `CREATE TABLE IF NOT EXISTS signal_sessions (owner TEXT NOT NULL, address TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (owner, address))`,
-  `CREATE TABLE IF NOT EXISTS signal_identities (owner TEXT NOT NULL, address TEXT NOT NULL, key BLOB NOT NULL, PRIMARY KEY (owner, address))`,
-  `CREATE TABLE IF NOT EXISTS messages (
-     owner TEXT NOT NULL, id TEXT NOT NULL, direction TEXT NOT NULL, peer TEXT NOT NULL, chat_jid TEXT NOT NULL, from_device INTEGER,
-     type TEXT NOT NULL, text TEXT, caption TEXT, media_sha256 TEXT, mimetype TEXT, timestamp INTEGER NOT NULL,
-     delivered_at INTEGER, read_at INTEGER, PRIMARY KEY (owner, id, direction))`,
-  `CREATE TABLE IF NOT EXISTS pending_stanzas (seq INTEGER PRIMARY KEY AUTOINCREMENT, phone TEXT NOT NULL, device INTEGER NOT NULL, node BLOB NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS event_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL)`,
-  // v2: media store (blobs split across rows: a DO SQLite row holds at most 2 MB), groups, sender keys, schedule.
-  `CREATE TABLE IF NOT EXISTS media_blobs (
-     id TEXT PRIMARY KEY, media_type TEXT NOT NULL, enc_sha256 TEXT NOT NULL, size INTEGER NOT NULL,
-     chunks INTEGER NOT NULL, uploader TEXT NOT NULL, created_at INTEGER NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS media_chunks (id TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (id, seq))`,
-  `CREATE TABLE IF NOT EXISTS groups (jid TEXT PRIMARY KEY, subject TEXT NOT NULL, creator TEXT NOT NULL, created_at INTEGER NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS group_members (group_jid TEXT NOT NULL, phone TEXT NOT NULL, admin TEXT, PRIMARY KEY (group_jid, phone))`,
-  `CREATE TABLE IF NOT EXISTS sender_keys (owner TEXT NOT NULL, name TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (owner, name))`,
-  `CREATE TABLE IF NOT EXISTS sender_key_sent (owner TEXT NOT NULL, group_jid TEXT NOT NULL, phone TEXT NOT NULL, device INTEGER NOT NULL,
-     PRIMARY KEY (owner, group_jid, phone, device))`,
-  `CREATE TABLE IF NOT EXISTS schedule (seq INTEGER PRIMARY KEY AUTOINCREMENT, due INTEGER NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL)`,
-];
-
-/** Columns added after v1, for objects created before them (CREATE TABLE IF NOT EXISTS leaves old tables as they were). */
-const ADDED_COLUMNS: [table: string, column: string, type: string][] = [
-  ["messages", "extra", "TEXT"],
-  ["messages", "media_ref", "TEXT"],
-];
+import type { Sql } from "../platform/sql";
 
 export interface PhoneRow {
   phone: string;
@@ -117,24 +65,12 @@ export interface SandboxEvent {
   detail: Record<string, string | number | boolean | null>;
 }
 
-/** Everything the simulated world persists, in the object's SQLite. */
+/** Everything the simulated world persists, in the object's SQLite (tables: world.schema.ts, migrated before this is built). */
 export class WorldStore {
   readonly sql: Sql;
 
   constructor(sql: Sql) {
     this.sql = sql;
-    for (const stmt of SCHEMA) sql.run(stmt);
-    for (const [table, column, type] of ADDED_COLUMNS) {
-      const has = sql.all<{ name: string }>(`PRAGMA table_info(${table})`).some((c) => c.name === column);
-      if (!has) sql.run(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
-    }
-    const row = sql.one<{ version: number }>(`SELECT version FROM schema_version`);
-    if (!row) sql.run(`INSERT INTO schema_version (version) VALUES (?)`, SCHEMA_VERSION);
-    else if (row.version < SCHEMA_VERSION) sql.run(`UPDATE schema_version SET version = ?`, SCHEMA_VERSION);
-  }
-
-  schemaVersion(): number {
-    return this.sql.one<{ version: number }>(`SELECT version FROM schema_version`)?.version ?? 0;
   }
 
   getMeta(key: string): Buffer | undefined {
@@ -280,7 +216,7 @@ export class WorldStore {
     if (!info) return undefined;
     const rows = this.sql.all<{ data: Buffer }>(`SELECT data FROM media_chunks WHERE id = ? ORDER BY seq`, id);
     if (rows.length !== info.chunks) return undefined;
-    return BufferConcat(rows.map((r) => r.data));
+    return Buffer.concat(rows.map((r) => r.data));
   }
   blobCount(): number {
     return Number(this.sql.one<{ n: number }>(`SELECT COUNT(*) AS n FROM media_blobs`)?.n ?? 0);

@@ -7,12 +7,13 @@ import {
   type SignalDataSet,
   type SignalDataTypeMap,
 } from "baileys";
+import { migrateAuthSchema } from "./session.schema";
+
 
 // Baileys' auth state (creds + Signal keys) in the Durable Object's own SQLite.
 // Values are JSON with BufferJSON: storage hands back plain Uint8Array, while libsignal checks
 // `instanceof Buffer`, so Buffers must be revived as Buffers.
 
-export const AUTH_SCHEMA_VERSION = 1;
 /** Bound parameters per statement stay under SQLite's limit in Durable Objects. */
 const IDS_PER_QUERY = 90;
 
@@ -26,24 +27,6 @@ export interface SqliteAuthState {
   wipe(): void;
 }
 
-export function ensureAuthSchema(storage: DurableObjectStorage): void {
-  const { sql } = storage;
-  storage.transactionSync(() => {
-    sql.exec("CREATE TABLE IF NOT EXISTS wa_auth_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    sql.exec("CREATE TABLE IF NOT EXISTS wa_auth_creds (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL)");
-    sql.exec(
-      "CREATE TABLE IF NOT EXISTS wa_auth_keys (type TEXT NOT NULL, id TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (type, id)) WITHOUT ROWID",
-    );
-    const row = sql.exec<{ value: string }>("SELECT value FROM wa_auth_meta WHERE key = 'schema_version'").toArray()[0];
-    if (!row) {
-      sql.exec("INSERT INTO wa_auth_meta (key, value) VALUES ('schema_version', ?)", String(AUTH_SCHEMA_VERSION));
-    } else if (Number(row.value) > AUTH_SCHEMA_VERSION) {
-      // Written by a newer build: refuse rather than misread keys.
-      throw new Error(`auth schema version ${row.value} is newer than supported ${AUTH_SCHEMA_VERSION}`);
-    }
-  });
-}
-
 export function serialize(value: unknown): string {
   return JSON.stringify(value, BufferJSON.replacer);
 }
@@ -52,8 +35,9 @@ export function deserialize<T>(text: string): T {
   return JSON.parse(text, BufferJSON.reviver) as T;
 }
 
+/** Opens the auth state on a session object's storage; its tables come from the session schema. */
 export function createSqliteAuthState(storage: DurableObjectStorage): SqliteAuthState {
-  ensureAuthSchema(storage);
+  migrateAuthSchema(storage);
   const { sql } = storage;
 
   const loadCreds = (): AuthenticationCreds | undefined => {

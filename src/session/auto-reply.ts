@@ -1,11 +1,15 @@
 import { findAccount } from "../db/accounts.repo";
 import { database } from "../db/client";
-import { acceptSends, markBotOutcome, type CampaignRow, type MessageRow } from "../db/messages.repo";
+import { acceptSends } from "../db/messages.accept";
+import { markBotOutcome } from "../db/messages.incoming";
+import type { CampaignRow, MessageRow } from "../db/messages.rows";
 import { BotSettingsSchema, MAX_CHAT_HISTORY_MS, MAX_REGEX_RULES, chatLimitReason, chatWindowStart, decide, regexRuleProblem, type BotSettings } from "../domain/bot";
 import { planLimits } from "../domain/plans";
 import { now } from "../domain/time";
-import type { OutboxItem } from "./outbox.types";
+import type { OutboxItem } from "../domain/outbox-item";
+import { log } from "../platform/log";
 import type { SessionConfig } from "./session.types";
+import { withRetries } from "../platform/retry";
 
 // The session's auto-reply bot: its settings in the object's SQLite, and replies accepted like
 // any API send (debit, daily limit, campaign and row in one D1 batch) before they enter the
@@ -34,16 +38,11 @@ export class AutoReply {
   private cached: { text: string; value: BotSettings | null } | null = null;
   private prunedAt = 0;
 
+  /** Over the session object's SQLite, once its schema ran (session.schema.ts). */
   constructor(
     private readonly env: Env,
     private readonly sql: SqlStorage,
-  ) {
-    sql.exec("CREATE TABLE IF NOT EXISTS bot_settings (id INTEGER PRIMARY KEY CHECK (id = 1), settings TEXT NOT NULL, updated_at INTEGER NOT NULL)");
-    // When the bot answered in each chat, for its chat limits (kept a day at most).
-    sql.exec("CREATE TABLE IF NOT EXISTS bot_replies (chat TEXT NOT NULL, at INTEGER NOT NULL)");
-    sql.exec("CREATE INDEX IF NOT EXISTS bot_replies_chat ON bot_replies (chat, at)");
-    sql.exec("CREATE INDEX IF NOT EXISTS bot_replies_at ON bot_replies (at)");
-  }
+  ) {}
 
   get(): BotSettings | null {
     const row = this.sql.exec<{ settings: string }>("SELECT settings FROM bot_settings WHERE id = 1").toArray()[0];
@@ -65,12 +64,12 @@ export class AutoReply {
       );
       parsed = BotSettingsSchema.safeParse({ ...stored, keywords });
       if (parsed.success) {
-        console.warn(JSON.stringify({ msg: "stored bot rules RE2 cannot run were dropped", dropped: stored.keywords.length - keywords.length }));
+        log.warn({ dropped: stored.keywords.length - keywords.length }, "stored bot rules RE2 cannot run were dropped");
         return this.store(parsed.data);
       }
     }
     if (parsed.success) return { text, value: parsed.data };
-    console.error(JSON.stringify({ msg: "stored bot settings no longer valid; bot off", issues: parsed.error.issues.length }));
+    log.error({ issues: parsed.error.issues.length }, "stored bot settings no longer valid; bot off");
     return { text, value: null };
   }
 
@@ -132,7 +131,7 @@ export class AutoReply {
         await this.record(m, { replied: true, reply_id: result.item.messageId });
       } else {
         this.sql.exec("DELETE FROM bot_replies WHERE rowid = ?", slot);
-        console.warn(JSON.stringify({ msg: "bot reply not sent", session: config.id, message: m.row.id, reason: result.reason }));
+        log.warn({ session: config.id, message: m.row.id, reason: result.reason }, "bot reply not sent");
         await this.record(m, { replied: false, reason: result.reason });
       }
     }
@@ -175,7 +174,8 @@ export class AutoReply {
     metadata: Record<string, unknown>,
   ): Promise<{ item: OutboxItem } | { reason: string }> {
     const db = database(this.env);
-    for (let attempt = 1; attempt <= MAX_CONTENDED_ATTEMPTS; attempt++) {
+    // A lost race on the balance or the daily count ("contended") is tried again a few times.
+    const once = async (): Promise<{ item: OutboxItem } | { reason: string }> => {
       const account = await findAccount(db, config.accountId);
       if (!account) return { reason: "account_not_found" };
       const at = now();
@@ -230,8 +230,8 @@ export class AutoReply {
         const item: OutboxItem = { messageId: row.id, accountId: account.id, to, type: "text", content: text, mediaUrl: null, payload: null, campaignId: campaign.id, delayBetweenMs: 0, scheduledAt: null };
         return { item };
       }
-      if (result.reason !== "contended") return { reason: result.reason };
-    }
-    return { reason: "contended" };
+      return { reason: result.reason };
+    };
+    return withRetries(once, { attempts: MAX_CONTENDED_ATTEMPTS, retryResult: (r) => "reason" in r && r.reason === "contended" });
   }
 }

@@ -4,7 +4,8 @@ import { fixBufferWrites } from "../runtime/buffer-compat";
 import { registerMediaTarget, sandboxMediaHost } from "../runtime/media-target";
 import { registerSocketTarget, type RegisteredTarget, type SocketTarget } from "../runtime/socket-target";
 import { createSqliteAuthState, type SqliteAuthState } from "./auth-state";
-import { createLogger, type LogLevel } from "./logger";
+import { createLogger, type LogLevel } from "../platform/log";
+import { sandboxStub } from "../platform/bindings";
 
 // Runs one Baileys socket at a time for a session object: SQLite auth state, the ws shim routed
 // to real WhatsApp or to the account's sandbox, quiet logging. No HTTP/API or lifecycle policy
@@ -29,7 +30,7 @@ interface SandboxTrust {
 export function sandboxTarget(env: Env, accountId: string, sessionId: string): SocketTarget {
   return {
     async connect({ headers, signal }) {
-      const stub = env.SANDBOX_WORLD.get(env.SANDBOX_WORLD.idFromName(accountId));
+      const stub = sandboxStub(env, accountId);
       // Cast: the contract method, typed here so the session does not depend on sandbox internals.
       const noiseRoot = new Uint8Array(await (stub as unknown as SandboxTrust).trustRoot());
       // media_host: the host the sandbox names in media_conn and media URLs (see registerSandboxMedia).
@@ -50,7 +51,7 @@ export function sandboxTarget(env: Env, accountId: string, sessionId: string): S
 export function registerSandboxMedia(env: Env, accountId: string): string {
   const host = sandboxMediaHost(accountId);
   registerMediaTarget(host, {
-    fetch: (request) => env.SANDBOX_WORLD.get(env.SANDBOX_WORLD.idFromName(accountId)).fetch(request),
+    fetch: (request) => sandboxStub(env, accountId).fetch(request),
   });
   return host;
 }

@@ -4,7 +4,8 @@ import type { StreamEventName } from "./session.types";
 // KEEP_EVENTS) in the object's SQLite, so a client reconnecting with Last-Event-ID
 // gets what it missed, even across an eviction. Several subscribers at once.
 
-const KEEP_EVENTS = 200;
+/** Events kept for Last-Event-ID replay. */
+export const KEEP_EVENTS = 200;
 export const HEARTBEAT_MS = 15_000;
 const encoder = new TextEncoder();
 
@@ -28,11 +29,8 @@ export class EventStream {
   private readonly subscribers = new Set<Subscriber>();
   private heartbeat: ReturnType<typeof setInterval> | undefined;
 
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(
-      "CREATE TABLE IF NOT EXISTS stream_events (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, data TEXT NOT NULL, created_at INTEGER NOT NULL)",
-    );
-  }
+  /** Over the session object's SQLite, once its schema ran (session.schema.ts). */
+  constructor(private readonly sql: SqlStorage) {}
 
   get size(): number {
     return this.subscribers.size;

@@ -1,7 +1,7 @@
 import { getContentType, normalizeMessageContent, type WAMessage } from "baileys";
-import type { MessageType } from "./outbox.types";
+import type { MessageType } from "../domain/outbox-item";
 
-// What a message from WhatsApp is, in the gateway's terms (seed 000 types plus the rich ones).
+// What a message from WhatsApp is, in the gateway's terms: the message types the API sends, plus the rich ones.
 
 export interface IncomingMedia {
   mimetype: string | null;

@@ -1,4 +1,4 @@
-import { allowPrivateMediaHosts, fetchMediaUrl, MediaUrlProblem } from "../api/media-fetch";
+import { allowPrivateMediaHosts, fetchMediaUrl, MediaUrlProblem } from "../platform/media-fetch";
 import { readAllCapped, StreamTooLarge } from "../domain/capped-stream";
 import { checkMimetype, isMediaType, MEDIA_RULES, normalizeMimetype, sniffMimetype } from "../domain/media-policy";
 import type { FetchedMedia } from "./message-content";

@@ -1,7 +1,7 @@
 import type { AnyMessageContent, MiscMessageGenerationOptions, WAMessage } from "baileys";
 import { phoneToJid } from "../domain/phone";
 import { toVCard, type ContactCard } from "../domain/vcard";
-import type { OutboxItem } from "./outbox.types";
+import type { OutboxItem } from "../domain/outbox-item";
 
 // Turns an accepted message (validated by the API) into what Baileys' sendMessage takes.
 

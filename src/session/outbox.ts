@@ -1,4 +1,4 @@
-import type { OutboxItem } from "./outbox.types";
+import type { OutboxItem } from "../domain/outbox-item";
 
 // The session's outbox, in the object's own SQLite: one writer per WhatsApp account, one
 // message at a time, paced by each message's delay_between. The WhatsApp message id is
@@ -31,19 +31,8 @@ export function newWhatsAppMessageId(): string {
 }
 
 export class Outbox {
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS outbox (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      message_id TEXT NOT NULL UNIQUE,
-      wa_id TEXT NOT NULL,
-      item TEXT NOT NULL,
-      state TEXT NOT NULL DEFAULT 'pending',
-      attempts INTEGER NOT NULL DEFAULT 0,
-      due_at INTEGER NOT NULL,
-      created_at INTEGER NOT NULL
-    )`);
-    sql.exec("CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
-  }
+  /** Over the session object's SQLite, once its schema ran (session.schema.ts). */
+  constructor(private readonly sql: SqlStorage) {}
 
   /** Adds items not already held (queue redeliveries are ignored). Returns how many were new. */
   add(items: OutboxItem[], now = Date.now()): number {

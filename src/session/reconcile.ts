@@ -6,7 +6,7 @@ import type { Db } from "../db/client";
 import { sessionBacklogPage, type BacklogRow, type BacklogStatus } from "../db/backlog.repo";
 import { toTimestamp } from "../domain/time";
 import type { Outbox } from "./outbox";
-import type { OutboxItem } from "./outbox.types";
+import type { OutboxItem } from "../domain/outbox-item";
 
 // Rows accepted before the last full pass were seen by it; a row's created_at is taken before
 // its transaction commits, so each pass looks this far behind the previous one's start.

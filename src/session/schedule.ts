@@ -9,9 +9,8 @@ export interface DueTask {
 }
 
 export class Schedule {
-  constructor(private readonly storage: DurableObjectStorage) {
-    storage.sql.exec("CREATE TABLE IF NOT EXISTS schedule (kind TEXT PRIMARY KEY, due_at INTEGER NOT NULL)");
-  }
+  /** Over the session object's storage (its alarm), once its schema ran (session.schema.ts). */
+  constructor(private readonly storage: DurableObjectStorage) {}
 
   async set(kind: TaskKind, dueAt: number): Promise<void> {
     this.storage.sql.exec(

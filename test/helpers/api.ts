@@ -1,4 +1,7 @@
 import { exports } from "cloudflare:workers";
+import type { ZodType } from "zod";
+import { api } from "../../src/api/router";
+import { ErrorEnvelope } from "../../src/api/schemas";
 
 export const ADMIN_TOKEN = "test-admin-token";
 const BASE = "http://gateway.test";
@@ -28,6 +31,50 @@ export async function call(method: string, path: string, options: CallOptions = 
     await response.body?.cancel();
     return { status: response.status, headers: response.headers, json: undefined as any, text: "" };
   }
+  return checkedJson(method, path, response);
+}
+
+// Every JSON answer a test reads is checked against what its route declares (the schemas the
+// OpenAPI document is built from), so presenters and the document cannot drift apart.
+
+/** Keys of `input` that `output` (the schema's parse result) dropped: fields the schema does not declare. */
+function undeclaredKeys(input: unknown, output: unknown, at: string, found: string[]): void {
+  if (Array.isArray(input) && Array.isArray(output)) {
+    input.forEach((item, i) => undeclaredKeys(item, output[i], `${at}[${i}]`, found));
+  } else if (input && output && typeof input === "object" && typeof output === "object") {
+    for (const [key, value] of Object.entries(input)) {
+      if (!(key in output)) found.push(`${at}.${key}`);
+      else undeclaredKeys(value, (output as Record<string, unknown>)[key], `${at}.${key}`, found);
+    }
+  }
+}
+
+function schemaFor(method: string, pathname: string, status: number): ZodType | null {
+  if (status >= 400) return ErrorEnvelope;
+  const declared = api.declaredResponse(method, pathname, status);
+  if (!declared) throw new Error(`${method} ${pathname}: no route serves this, yet it answered ${status} with JSON`);
+  if (!declared.spec) throw new Error(`${method} ${declared.path}: answered ${status}, a status the route does not declare`);
+  if (declared.spec.schema) return declared.spec.schema;
+  throw new Error(`${method} ${declared.path}: answered ${status} with JSON, but declares no response schema`);
+}
+
+/** Fails (throws) when a JSON body does not match the declared response schema of its route. */
+export function assertDeclared(method: string, path: string, status: number, json: unknown): void {
+  const pathname = new URL(path, "http://gateway.test").pathname;
+  const schema = schemaFor(method, pathname, status);
+  if (!schema) return;
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    throw new Error(`${method} ${pathname} ${status}: the body does not match the declared schema: ${issues}\n${JSON.stringify(json).slice(0, 2000)}`);
+  }
+  const extra: string[] = [];
+  undeclaredKeys(json, result.data, "", extra);
+  if (extra.length) throw new Error(`${method} ${pathname} ${status}: undeclared fields in the body: ${extra.join(", ")}`);
+}
+
+/** Reads a response the way `call` does; a JSON body is checked against its route's declared schema. */
+export async function checkedJson(method: string, path: string, response: Response) {
   const text = await response.text();
   let json: any = undefined;
   try {
@@ -35,6 +82,8 @@ export async function call(method: string, path: string, options: CallOptions = 
   } catch {
     json = undefined;
   }
+  const isJson = (response.headers.get("Content-Type") ?? "").includes("json");
+  if (isJson && json !== undefined) assertDeclared(method.toUpperCase(), path, response.status, json);
   return { status: response.status, headers: response.headers, json, text };
 }
 

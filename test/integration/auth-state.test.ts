@@ -2,7 +2,9 @@ import { BufferJSON, initAuthCreds, proto, type SignalDataTypeMap } from "bailey
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { AUTH_SCHEMA_VERSION, createSqliteAuthState, ensureAuthSchema } from "../../src/session/auth-state";
+import { createSqliteAuthState } from "../../src/session/auth-state";
+import { AUTH_SCHEMA_VERSION } from "../../src/session/session.schema";
+import { migrateAuthSchema } from "../../src/session/session.schema";
 
 // Real Durable Object storage (a SessionObject's SQLite), no mocks.
 function inSession<R>(name: string, fn: (storage: DurableObjectStorage) => R | Promise<R>): Promise<R> {
@@ -15,13 +17,14 @@ const bytes = (n: number, seed = 1) => Buffer.from(Array.from({ length: n }, (_,
 describe("SQLite auth state", () => {
   it("creates its schema idempotently with a version row", () =>
     inSession("schema", (storage) => {
-      ensureAuthSchema(storage);
-      ensureAuthSchema(storage);
+      migrateAuthSchema(storage);
+      migrateAuthSchema(storage);
       createSqliteAuthState(storage);
       const rows = storage.sql.exec("SELECT key, value FROM wa_auth_meta").toArray();
       expect(rows).toEqual([{ key: "schema_version", value: String(AUTH_SCHEMA_VERSION) }]);
       storage.sql.exec("UPDATE wa_auth_meta SET value = ? WHERE key = 'schema_version'", String(AUTH_SCHEMA_VERSION + 1));
-      expect(() => ensureAuthSchema(storage)).toThrow(/newer than supported/);
+      expect(() => migrateAuthSchema(storage)).toThrow(/newer than supported/);
+      expect(() => createSqliteAuthState(storage)).toThrow(/newer than supported/);
     }));
 
   it("round-trips creds with Buffers intact", () =>

@@ -8,7 +8,7 @@ import { genuineNoiseRoot } from "../../src/runtime/baileys-hardening";
 import { registerSocketTarget, resolveSocketTarget, runWithNoiseRoot } from "../../src/runtime/socket-target";
 import { createSqliteAuthState } from "../../src/session/auth-state";
 import { DEFAULT_SOCKET_CONFIG } from "../../src/session/baileys-host";
-import { createLogger } from "../../src/session/logger";
+import { createLogger } from "../../src/platform/log";
 
 // Baileys running inside a SessionObject (workerd, real DO storage), its socket opened by the ws
 // shim. The peer here is the other end of a WebSocketPair held by the test.

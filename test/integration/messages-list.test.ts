@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
-import { failMessages, insertIncomingMessage, markMessageSent } from "../../src/db/messages.repo";
+import { failMessages, markMessageSent } from "../../src/db/messages.status";
+import { insertIncomingMessage } from "../../src/db/messages.incoming";
 import { call, createAccount, type TestAccount } from "../helpers/api";
 import { connectedSession, farFuture, numbers, send } from "../helpers/messages";
 
@@ -60,7 +61,7 @@ describe("GET /v1/whatsapp/messages", () => {
     expect([...created].sort().reverse()).toEqual(created);
   });
 
-  it("filters by every seed 000 filter", async () => {
+  it("filters by every list filter", async () => {
     const to = await list(a.key, `?filter[to_number][]=${encodeURIComponent(numbers(3, 500)[0])}&filter[to_number][]=${numbers(3, 500)[1].slice(1)}`);
     expect(ids(to).sort()).toEqual(campaign.ids.slice(0, 2).sort());
 

@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
-import { acceptSends, failMessages, type CampaignRow, type MessageRow, type SendRows } from "../../src/db/messages.repo";
+import { acceptSends, type SendRows } from "../../src/db/messages.accept";
+import { failMessages } from "../../src/db/messages.status";
+import { type CampaignRow, type MessageRow } from "../../src/db/messages.rows";
 import { sessions } from "../../src/db/schema";
 import { newSessionRow } from "../../src/db/sessions.repo";
 import { toTimestamp, utcDay } from "../../src/domain/time";

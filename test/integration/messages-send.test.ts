@@ -22,7 +22,7 @@ const text = (extra: Record<string, unknown> = {}) => ({
 });
 
 describe("POST /v1/whatsapp/messages", () => {
-  it("answers 201 in seed 000's shape, debits, and stores one row per recipient and a campaign", async () => {
+  it("answers 201 in the send answer's shape, debits, and stores one row per recipient and a campaign", async () => {
     const before = await balanceOf(account.key);
     const stored = await storedCounts(account.id);
     const res = await send(account.key, text({ to_number: ["+14155552671", "0014155552672", "+14155552671"], scheduled_at: undefined }));

@@ -2,7 +2,9 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
-import { failMessages, findMessage, insertIncomingMessage, markMessageFailed, markMessageSent, markMessagesByProvider } from "../../src/db/messages.repo";
+import { failMessages, markMessageFailed, markMessageSent, markMessagesByProvider } from "../../src/db/messages.status";
+import { findMessage } from "../../src/db/messages.query";
+import { insertIncomingMessage } from "../../src/db/messages.incoming";
 import { handleSendBatch, packSendJobs, type SendJob } from "../../src/queues/send.queue";
 import { call, createAccount, type TestAccount } from "../helpers/api";
 import { balanceOf, connectedSession, farFuture, numbers, send } from "../helpers/messages";

@@ -5,7 +5,8 @@ import { hasQueuedSends, sessionsWithStaleSends } from "../../src/db/backlog.rep
 import { database } from "../../src/db/client";
 import { findDelivery } from "../../src/db/webhooks.repo";
 import { toTimestamp } from "../../src/domain/time";
-import { forgetArmed, RECOVERY_NAME } from "../../src/recovery/arm";
+import { forgetArmed } from "../../src/platform/recovery-arm";
+import { RECOVERY_NAME } from "../../src/platform/bindings";
 import { call, createAccount } from "../helpers/api";
 import { newEndpoint, waitFor } from "../helpers/webhook-receiver";
 

@@ -5,9 +5,9 @@ import { prepareSend } from "../../src/api/messages.accept";
 import { SendMessageBody } from "../../src/api/messages.schemas";
 import { findAccount } from "../../src/db/accounts.repo";
 import { database } from "../../src/db/client";
-import { acceptSends } from "../../src/db/messages.repo";
+import { acceptSends } from "../../src/db/messages.accept";
 import { chatJid } from "../../src/domain/phone";
-import type { OutboxItem } from "../../src/session/outbox.types";
+import type { OutboxItem } from "../../src/domain/outbox-item";
 import type { SessionObject } from "../../src/session/session.do";
 import { call, createAccount } from "../helpers/api";
 import { balanceOf } from "../helpers/messages";
@@ -155,10 +155,10 @@ describe("nothing stuck after a crash: a 200-recipient campaign", () => {
     // The outbox takes it and sends it to WhatsApp (marked `sending`, with its WhatsApp id) ...
     const waId = await runInDurableObject(sessionObject(session.id), async (instance: SessionObject) => {
       const o = instance as any;
-      await expect.poll(() => Boolean(o.socket && o.socketReady)).toBe(true);
+      await expect.poll(() => Boolean(o.conn.current && o.conn.ready)).toBe(true);
       o.outbox.add(items);
       const entry = o.outbox.takeNext();
-      await o.socket.sendMessage(chatJid(recipient), { text }, { messageId: entry.waId });
+      await o.conn.current.sendMessage(chatJid(recipient), { text }, { messageId: entry.waId });
       return entry.waId as string;
     });
     // ... and the process dies before markMessageSent: D1 still says queued, and no task is left.

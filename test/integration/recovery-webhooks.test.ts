@@ -7,10 +7,10 @@ import { webhookDeliveries } from "../../src/db/schema";
 import { claimOverdueDeliveries, findDelivery, newDeliveryRow, resetForReplay, type DeliveryRow } from "../../src/db/webhooks.repo";
 import { toTimestamp } from "../../src/domain/time";
 import { handleDeadLetters } from "../../src/queues/dead-letter.queue";
-import { requeueOverdueDeliveries } from "../../src/queues/sweeper.cron";
+import { requeueOverdueDeliveries } from "../../src/recovery/sweep";
 import { attemptDelivery } from "../../src/queues/webhook.queue";
-import { MAX_ATTEMPTS } from "../../src/domain/webhook-retry";
-import { RECOVERY_NAME } from "../../src/recovery/arm";
+import { WEBHOOK_MAX_ATTEMPTS as MAX_ATTEMPTS } from "../../src/domain/backoff";
+import { RECOVERY_NAME } from "../../src/platform/bindings";
 import { call, createAccount } from "../helpers/api";
 import { newEndpoint, planResponses, received, waitFor, waitForRequests } from "../helpers/webhook-receiver";
 

@@ -1,4 +1,4 @@
-import { DisconnectReason } from "baileys";
+import { DisconnectReason, generateMessageIDV2 } from "baileys";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -13,7 +13,7 @@ describe("sandbox WhatsApp with the real Baileys client in workerd", () => {
     const sessionId = "sess-qr";
     return runInDurableObject(env.SESSION.get(env.SESSION.idFromName(sessionId)), async (_i, state) => {
       const sandbox = sandboxOf(accountId);
-      const alice = await sandbox.createPhone({ phone_number: "+1 555 000 1111", name: "Alice Account" });
+      const alice = await sandbox.createPhone({ phone_number: "15550001111", name: "Alice Account" });
       const carol = await sandbox.createPhone({ phone_number: "15550002222", name: "Carol Contact" });
       const client = await linkByQr(state.storage, accountId, sessionId, alice.phone_number);
 
@@ -117,25 +117,63 @@ describe("sandbox WhatsApp with the real Baileys client in workerd", () => {
     });
   });
 
-  it("refuses acks on command, follows a manual receipt policy, and bans an account (403)", () => {
-    const accountId = "acct-ban";
-    const sessionId = "sess-ban";
+  it("refuses message acks on command (the send fails) and acks normally again after normal_acks", () => {
+    const accountId = "acct-refuse-acks";
+    const sessionId = "sess-refuse-acks";
     return runInDurableObject(env.SESSION.get(env.SESSION.idFromName(sessionId)), async (_i, state) => {
       const sandbox = sandboxOf(accountId);
       const erin = await sandbox.createPhone({ phone_number: "15550005555", name: "Erin" });
       const frank = await sandbox.createPhone({ phone_number: "15550006666", name: "Frank" });
-      await sandbox.setReceiptPolicy(frank.phone_number, { delivered: "manual" });
       const client = await linkByQr(state.storage, accountId, sessionId, erin.phone_number);
 
       await sandbox.fault(sessionId, "refuse_acks", { code: "479" });
       const refused = await client.socket().sendMessage(`${frank.phone_number}@s.whatsapp.net`, { text: "will fail" });
       await expect.poll(() => statusOf(client, refused!.key.id!), poll).toContain(0); // ERROR
       await sandbox.fault(sessionId, "normal_acks");
-      const ok = await client.socket().sendMessage(`${frank.phone_number}@s.whatsapp.net`, { text: "fine" });
-      await new Promise((r) => setTimeout(r, 300));
-      expect(statusOf(client, ok!.key.id!)).not.toContain(3); // manual policy: no receipt yet
-      await sandbox.sendReceipts(frank.phone_number, [ok!.key.id!], "delivered");
-      await expect.poll(() => statusOf(client, ok!.key.id!), poll).toContain(3);
+      const id = generateMessageIDV2();
+      const acked = client.socket().waitForMessage(id, 10_000);
+      await client.socket().sendMessage(`${frank.phone_number}@s.whatsapp.net`, { text: "fine" }, { messageId: id });
+      const ack = (await acked) as { tag: string; attrs: Record<string, string> };
+      expect(ack).toMatchObject({ tag: "ack", attrs: { class: "message", id } });
+      expect(ack.attrs.error).toBeUndefined();
+      await client.host.stop();
+    });
+  });
+
+  it("follows a manual receipt policy: no receipt until the phone sends one", () => {
+    const accountId = "acct-manual-receipts";
+    const sessionId = "sess-manual-receipts";
+    return runInDurableObject(env.SESSION.get(env.SESSION.idFromName(sessionId)), async (_i, state) => {
+      const sandbox = sandboxOf(accountId);
+      const erin = await sandbox.createPhone({ phone_number: "15550005556", name: "Erin" });
+      const frank = await sandbox.createPhone({ phone_number: "15550006667", name: "Frank" });
+      await sandbox.setReceiptPolicy(frank.phone_number, { delivered: "manual" });
+      const client = await linkByQr(state.storage, accountId, sessionId, erin.phone_number);
+
+      // The server acks and schedules any automatic receipt in the same turn: once the ack is in, the
+      // schedule shows what this message asked for.
+      const id = generateMessageIDV2();
+      const acked = client.socket().waitForMessage(id, 10_000);
+      await client.socket().sendMessage(`${frank.phone_number}@s.whatsapp.net`, { text: "fine" }, { messageId: id });
+      // waitForMessage resolves undefined on timeout: the ack itself must be there.
+      expect(await acked).toMatchObject({ tag: "ack", attrs: { class: "message", id } });
+      // Manual policy: no receipt job was scheduled, and the contact has not marked it delivered.
+      expect(await sandbox.scheduledJobs()).toBe(0);
+      expect((await sandbox.inbox(frank.phone_number)).find((m) => m.id === id)).toMatchObject({ text: "fine", delivered_at: null, read_at: null });
+      expect(statusOf(client, id)).not.toContain(3); // manual policy: no receipt yet
+      await sandbox.sendReceipts(frank.phone_number, [id], "delivered");
+      await expect.poll(() => statusOf(client, id), poll).toContain(3);
+      await client.host.stop();
+    });
+  });
+
+  it("bans an account on command: the socket ends with 403 and the phone shows banned", () => {
+    const accountId = "acct-ban";
+    const sessionId = "sess-ban";
+    return runInDurableObject(env.SESSION.get(env.SESSION.idFromName(sessionId)), async (_i, state) => {
+      const sandbox = sandboxOf(accountId);
+      const erin = await sandbox.createPhone({ phone_number: "15550005557", name: "Erin" });
+      const client = await linkByQr(state.storage, accountId, sessionId, erin.phone_number);
 
       await sandbox.fault(sessionId, "ban");
       await expect.poll(() => client.closes.at(-1), poll).toBe(DisconnectReason.forbidden);

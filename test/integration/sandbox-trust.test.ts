@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { registerSocketTarget } from "../../src/runtime/socket-target";
 import { createSqliteAuthState } from "../../src/session/auth-state";
 import { DEFAULT_SOCKET_CONFIG } from "../../src/session/baileys-host";
-import { createLogger } from "../../src/session/logger";
+import { createLogger } from "../../src/platform/log";
 
 // The sandbox's certificate chain is honest but is not WhatsApp's: a socket that keeps
 // WhatsApp's genuine root (as every real session does) must refuse it.

@@ -71,7 +71,7 @@ describe("session creation when the object cannot start", () => {
     const inside = await runInDurableObject(stub, (instance: SessionObject, state: DurableObjectState) => {
       const sql = state.storage.sql;
       const hasMeta = sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'session_meta'").toArray().length > 0;
-      return { socket: (instance as unknown as { socket?: unknown }).socket, meta: hasMeta ? sql.exec("SELECT key FROM session_meta").toArray().length : 0 };
+      return { socket: (instance as unknown as { conn: { current?: unknown } }).conn.current, meta: hasMeta ? sql.exec("SELECT key FROM session_meta").toArray().length : 0 };
     });
     expect(inside).toEqual({ socket: undefined, meta: 0 });
   });

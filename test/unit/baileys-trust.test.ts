@@ -3,7 +3,7 @@ import { verifySignature } from "libsignal/src/curve.js";
 import { describe, expect, it } from "vitest";
 import { genuineNoiseRoot, hardenBaileys, verifyCurveSignature } from "../../src/runtime/baileys-hardening";
 import { currentNoiseRoot, runWithNoiseRoot } from "../../src/runtime/socket-target";
-import { createLogger } from "../../src/session/logger";
+import { createLogger } from "../../src/platform/log";
 
 hardenBaileys();
 

@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  attemptsAfterClose,
-  backoffExhausted,
-  classifyDisconnect,
-  reconnectDelay,
-  STABLE_CONNECTION_MS,
-} from "../../src/domain/session-status";
+import { attemptsAfterClose, backoffExhausted, reconnectDelay, STABLE_CONNECTION_MS } from "../../src/domain/backoff";
+import { classifyDisconnect } from "../../src/domain/session-status";
 
 describe("classifyDisconnect", () => {
   it("restarts at once after the 515 that follows pairing", () => {

@@ -12,7 +12,7 @@ import {
 } from "../../src/domain/webhook-events";
 
 describe("event names", () => {
-  it("keeps ours and maps seed 001's setWebhook names", () => {
+  it("keeps ours and maps the legacy setWebhook names", () => {
     expect(resolveEventNames(["message.read", "message.received"])).toEqual({ events: ["message.received", "message.read"], unknown: [] });
     expect(resolveEventNames(["onMessage"]).events).toEqual(["message.received"]);
     expect(resolveEventNames(["onAnyMessage"]).events).toEqual(["message.received", "message.sent"]);

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import {
-  MAX_ATTEMPTS,
+  WEBHOOK_MAX_ATTEMPTS as MAX_ATTEMPTS,
   MAX_QUEUE_DELAY_SECONDS,
-  RETRY_DELAYS_SECONDS,
-  isFinalAttempt,
+  WEBHOOK_RETRY_DELAYS_SECONDS as RETRY_DELAYS_SECONDS,
+  isFinalWebhookAttempt as isFinalAttempt,
   parseRetryScale,
-  retryDelaySeconds,
-  retrySpanSeconds,
-} from "../../src/domain/webhook-retry";
+  webhookRetryDelaySeconds as retryDelaySeconds,
+  webhookRetrySpanSeconds as retrySpanSeconds,
+} from "../../src/domain/backoff";
 
 describe("webhook retry schedule", () => {
   it("retries first within seconds, then grows, never shrinking", () => {

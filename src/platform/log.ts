@@ -36,3 +36,9 @@ function errorReplacer(_key: string, value: unknown): unknown {
   if (typeof value === "bigint") return value.toString();
   return value;
 }
+
+/**
+ * The project's logger: one JSON line per call, pino-style (`log.warn({ session, err }, "what happened")`).
+ * Errors in fields are written with name, message and stack. Never log secrets or message content.
+ */
+export const log = createLogger("info");

@@ -3,6 +3,8 @@ import { hasQueuedSends, sessionsWithStaleSends } from "../db/backlog.repo";
 import { claimOverdueDeliveries, hasOwedDeliveries } from "../db/webhooks.repo";
 import { toTimestamp } from "../domain/time";
 import { wakeDeliveries } from "../events/emit";
+import { sessionStub } from "../platform/bindings";
+import { log } from "../platform/log";
 
 // The recovery sweep: work whose queue message (or hand-off) may have been lost. D1 is the
 // truth, queue messages are only wake-ups. The recovery object's alarm runs it (the same under
@@ -28,7 +30,7 @@ export async function requeueOverdueDeliveries(env: Pick<Env, "DB" | "WEBHOOK_QU
   const claimed = await claimOverdueDeliveries(database(env), toTimestamp(now - DELIVERY_OVERDUE_MS), MAX_DELIVERIES_PER_RUN, now);
   // The retry schedule goes on where it stood: a failing endpoint still ends `dead`.
   await wakeDeliveries(env, claimed.map((c) => ({ id: c.id, generation: c.generation, attemptsBefore: c.attempts })));
-  if (claimed.length) console.warn(JSON.stringify({ msg: "re-queued overdue webhook deliveries", count: claimed.length }));
+  if (claimed.length) log.warn({ count: claimed.length }, "re-queued overdue webhook deliveries");
   return claimed.length;
 }
 
@@ -54,9 +56,9 @@ export async function reconcileStaleSends(env: Pick<Env, "DB" | "SESSION">, now 
 
 async function askToReconcile(env: Pick<Env, "SESSION">, sessionId: string): Promise<void> {
   try {
-    await env.SESSION.get(env.SESSION.idFromName(sessionId)).reconcile(sessionId);
+    await sessionStub(env, sessionId).reconcile(sessionId);
   } catch (err) {
-    console.error(JSON.stringify({ msg: "session reconcile failed", session: sessionId, err: String(err) }));
+    log.error({ session: sessionId, err }, "session reconcile failed");
   }
 }
 
@@ -72,7 +74,7 @@ async function step<T>(name: string, fn: () => Promise<T>, fallback: T): Promise
   try {
     return await fn();
   } catch (err) {
-    console.error(JSON.stringify({ msg: "recovery sweep step failed", step: name, err: String(err) }));
+    log.error({ step: name, err }, "recovery sweep step failed");
     return fallback;
   }
 }

@@ -6,6 +6,9 @@ import { unprocessable } from "./errors";
 
 export const HEADER_MASK = "***";
 
+/** Set by the delivery itself; a custom header of the same name is refused at the API and skipped when sending. */
+export const RESERVED_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "user-agent"];
+
 /** Names kept, values masked. */
 export function maskHeaders(headers: Record<string, string> | null | undefined): Record<string, string> {
   return Object.fromEntries(Object.keys(headers ?? {}).map((name) => [name, HEADER_MASK]));

@@ -4,7 +4,7 @@
 // buffered; the session object downloads the media again when it sends.
 import { checkMimetype, checkSize, formatBytes, isGenericMimetype, MEDIA_RULES, mediaUrlProblem, normalizeMimetype, sniffMimetype, type MediaType } from "../domain/media-policy";
 import { forEachChunkCapped, StreamTooLarge } from "../domain/capped-stream";
-import { ApiError } from "./errors";
+import { ApiError } from "../domain/errors";
 
 const MAX_REDIRECTS = 5;
 const HEAD_TIMEOUT_MS = 5_000;

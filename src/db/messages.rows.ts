@@ -1,0 +1,53 @@
+import type { campaigns, messages } from "./schema";
+
+// What every messages.* module shares: the row types, the pending states, id chunking and the
+// mapping of a raw D1 row (RETURNING *) to a typed one.
+
+// D1 binds at most 100 parameters per statement; id lists are read in chunks below that.
+const IDS_PER_QUERY = 90;
+
+export function chunks<T>(items: T[], size = IDS_PER_QUERY): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export type MessageRow = typeof messages.$inferSelect;
+export type CampaignRow = typeof campaigns.$inferSelect;
+export type MessageStatus = MessageRow["status"];
+
+/** Accepted but not yet handed to WhatsApp: the only states a message may fail or be sent from. */
+export const PENDING_STATUSES = ["queued", "scheduled"] as const;
+
+/** A raw D1 row (`RETURNING *`) as drizzle would have typed it. */
+export function fromSql(r: Record<string, unknown>): MessageRow {
+  const json = (v: unknown) => (typeof v === "string" ? (JSON.parse(v) as Record<string, unknown>) : null);
+  return {
+    id: r.id as string,
+    accountId: r.account_id as string,
+    whatsappSessionId: r.whatsapp_session_id as string,
+    campaignId: (r.campaign_id as string) ?? null,
+    otpId: (r.otp_id as string) ?? null,
+    providerMessageId: (r.provider_message_id as string) ?? null,
+    fromNumber: (r.from_number as string) ?? null,
+    toNumber: r.to_number as string,
+    type: r.type as string,
+    content: (r.content as string) ?? null,
+    mediaUrl: (r.media_url as string) ?? null,
+    payload: json(r.payload),
+    status: r.status as MessageStatus,
+    direction: r.direction as MessageRow["direction"],
+    reason: (r.reason as string) ?? null,
+    cost: r.cost as number,
+    metadata: json(r.metadata),
+    idempotencyKey: (r.idempotency_key as string) ?? null,
+    callbackUrl: (r.callback_url as string) ?? null,
+    callbackData: (r.callback_data as string) ?? null,
+    scheduledAt: (r.scheduled_at as string) ?? null,
+    sentAt: (r.sent_at as string) ?? null,
+    deliveredAt: (r.delivered_at as string) ?? null,
+    readAt: (r.read_at as string) ?? null,
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}

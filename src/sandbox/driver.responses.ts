@@ -1,0 +1,106 @@
+import { z } from "zod";
+import { FAULT_KINDS, type FaultKind } from "./faults";
+
+// The shapes the driver answers (driver.present.ts builds them), for the routes' response schemas.
+
+const Time = z.string().meta({ example: "2024-01-15T10:30:00.000000Z", format: "date-time" });
+
+export const SandboxReceiptPolicyOut = z.object({
+  delivered: z.enum(["auto", "manual"]),
+  read: z.enum(["auto", "manual"]),
+  delivered_delay_ms: z.number().int(),
+  read_delay_ms: z.number().int(),
+});
+
+export const SandboxPhone = z
+  .object({
+    phone_number: z.string(),
+    jid: z.string(),
+    lid: z.string(),
+    name: z.string(),
+    banned: z.boolean(),
+    receipt_policy: SandboxReceiptPolicyOut,
+    linked_devices: z.array(z.object({
+      device: z.number().int(),
+      jid: z.string(),
+      lid: z.string(),
+      session_id: z.string(),
+      status: z.enum(["active", "logged_out"]),
+      platform: z.string(),
+      connected: z.boolean(),
+      linked_at: Time,
+    })),
+    created_at: Time,
+  })
+  .meta({ id: "SandboxPhone" });
+
+export const SandboxLinkResult = z
+  .object({ phone_number: z.string(), name: z.string(), device: z.number().int(), jid: z.string(), lid: z.string(), session_id: z.string() })
+  .meta({ id: "SandboxLinkResult" });
+
+export const SandboxSent = z
+  .object({
+    id: z.string(),
+    from: z.string(),
+    to: z.string().meta({ description: "A phone number, or the group jid." }),
+    type: z.string(),
+    timestamp: Time,
+    delivered_to_devices: z.number().int(),
+    media_sha256: z.string().nullable(),
+    file_length: z.number().int().nullable(),
+  })
+  .meta({ id: "SandboxSent" });
+
+export const SandboxInboxMessage = z
+  .object({
+    id: z.string(),
+    direction: z.enum(["in", "out"]),
+    from: z.string(),
+    to: z.string(),
+    from_device: z.number().int().nullable(),
+    chat: z.string(),
+    group_jid: z.string().nullable(),
+    type: z.string(),
+    text: z.string().nullable(),
+    caption: z.string().nullable(),
+    media_sha256: z.string().nullable(),
+    mimetype: z.string().nullable(),
+    file_length: z.number().nullable(),
+    file_name: z.string().nullable(),
+    ptt: z.boolean().nullable(),
+    media_status: z.enum(["ok", "missing", "enc_hash_mismatch", "mac_mismatch", "decrypt_failed", "hash_mismatch", "no_key"]).nullable(),
+    location: z.object({ latitude: z.number(), longitude: z.number(), name: z.string().nullable(), address: z.string().nullable() }).nullable(),
+    contacts: z.array(z.object({ display_name: z.string().nullable(), vcard: z.string().nullable() })).nullable(),
+    poll: z.object({ name: z.string(), options: z.array(z.string()), selectable_count: z.number().int() }).nullable(),
+    reaction: z.object({ emoji: z.string(), target_id: z.string().nullable() }).nullable(),
+    quoted_id: z.string().nullable(),
+    mentions: z.array(z.string()),
+    participant: z.string().nullable(),
+    timestamp: Time,
+    delivered_at: Time.nullable(),
+    read_at: Time.nullable(),
+    revoked_at: Time.nullable(),
+  })
+  .meta({ id: "SandboxInboxMessage" });
+
+export const SandboxGroup = z
+  .object({
+    jid: z.string(),
+    subject: z.string(),
+    owner: z.string(),
+    created_at: Time,
+    participants: z.array(z.object({ phone_number: z.string(), jid: z.string(), lid: z.string(), admin: z.enum(["admin", "superadmin"]).nullable() })),
+  })
+  .meta({ id: "SandboxGroup" });
+
+export const SandboxReceiptsResult = z.object({
+  phone_number: z.string(),
+  type: z.enum(["delivered", "read"]),
+  receipts: z.array(z.object({ id: z.string(), sent: z.boolean().meta({ description: "false: the message came from no linked device, so nobody is told." }) })),
+});
+
+export const SandboxFaultResult = z.object({
+  session_id: z.string(),
+  kind: z.enum(FAULT_KINDS as [FaultKind, ...FaultKind[]]),
+  applied: z.literal(true),
+});

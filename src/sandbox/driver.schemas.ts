@@ -1,0 +1,145 @@
+import { z } from "zod";
+import { singleLine } from "../domain/safe-input";
+import { SandboxError } from "./errors";
+import { FAULT_KINDS, type FaultKind } from "./faults";
+import { MEDIA_TYPES } from "./content";
+
+// What a driver may ask of the sandbox: one set of rules for both ways in (the HTTP routes use these
+// as their body schemas; the object's RPC methods parse with the same ones). Where the routes and
+// the world once disagreed, both limits now hold (e.g. a phone number: plain digits, 7-15 of them).
+
+/** 7-15 digits in international format, an optional leading + and nothing else. */
+export const PhoneNumber = z
+  .string()
+  .regex(/^\+?\d{7,15}$/, "Must be 7-15 digits in international format (an optional leading +, no spaces or punctuation).")
+  .meta({ example: "15550001001" });
+
+const ReceiptMode = z.enum(["auto", "manual"]);
+
+export const ReceiptPolicyInput = z
+  .object({
+    delivered: ReceiptMode.optional(),
+    read: ReceiptMode.optional(),
+    delivered_delay_ms: z.number().int().min(0).max(600_000).optional(),
+    read_delay_ms: z.number().int().min(0).max(600_000).optional(),
+  })
+  .meta({ id: "SandboxReceiptPolicy" });
+
+export const CreatePhoneInput = z.object({
+  phone_number: PhoneNumber.optional(),
+  name: singleLine(z.string().trim().min(1).max(64)).optional(),
+  receipt_policy: ReceiptPolicyInput.optional(),
+});
+
+const TextMessage = z.object({
+  type: z.literal("text"),
+  text: z.string().min(1).max(4096),
+  quoted_id: z.string().optional(),
+  mentions: z.array(PhoneNumber).max(50).optional(),
+});
+const MediaType = z.enum(MEDIA_TYPES);
+const mediaFields = {
+  mimetype: z.string().max(100).optional(),
+  caption: z.string().max(1024).optional(),
+  filename: z.string().max(200).optional(),
+  ptt: z.boolean().optional(),
+};
+const MediaMessage = z.object({
+  type: MediaType,
+  base64: z.string().min(1).max(22_000_000).regex(/^[A-Za-z0-9+/=\s_-]*$/).meta({ description: "The file, base64 (up to ~16 MB)." }),
+  ...mediaFields,
+});
+const LocationMessage = z.object({
+  type: z.literal("location"),
+  latitude: z.number().min(-90).max(90),
+  longitude: z.number().min(-180).max(180),
+  name: z.string().max(1000).optional(),
+  address: z.string().max(1000).optional(),
+});
+
+/** What a simulated phone can send: text, a media file (base64), or a location. */
+export const MessageContentInput = z.discriminatedUnion("type", [TextMessage, MediaMessage, LocationMessage]);
+/**
+ * Over RPC a media file may also come as bytes (a Uint8Array does not cross JSON). Bytes first:
+ * given both, the bytes win (the base64 branch would strip them).
+ */
+export const MessageContentRpcInput = z.union([
+  z.object({
+    type: MediaType,
+    bytes: z.custom<Uint8Array>((v) => v instanceof Uint8Array, {
+      error: (issue) => (issue.input === undefined ? "A media message needs base64 (a string) or bytes (a Uint8Array)." : "Expected bytes (a Uint8Array)."),
+    }),
+    ...mediaFields,
+  }),
+  MessageContentInput,
+]);
+
+export const PhoneMessageInput = MessageContentInput.and(z.object({ to: PhoneNumber }));
+export const PhoneMessageRpcInput = MessageContentRpcInput.and(z.object({ to: PhoneNumber }));
+export const GroupSendInput = MessageContentInput.and(z.object({ from: PhoneNumber }));
+
+export const GroupSpecInput = z.object({
+  subject: singleLine(z.string().trim().min(1).max(100)),
+  members: z.array(PhoneNumber).min(1).max(256),
+});
+export const CreateGroupInput = GroupSpecInput.extend({ owner: PhoneNumber });
+
+export const ReceiptsInput = z.object({ ids: z.array(z.string().min(1)).min(1).max(500), type: z.enum(["delivered", "read"]) });
+
+export const ScanInput = z.object({ phone_number: PhoneNumber });
+export const ClientScanInput = ScanInput.extend({ qr: z.string().min(1).max(2000) });
+
+/** The code a session shows: 8 letters or digits, optionally with a dash in the middle. */
+export const PairingCodeInput = z.object({ code: z.string().regex(/^[A-Za-z0-9-]{8,9}$/) });
+
+export const FaultInput = z.object({
+  kind: z.enum(FAULT_KINDS as [FaultKind, ...FaultKind[]]),
+  ms: z.number().int().min(0).max(600_000).optional(),
+  code: z
+    .string()
+    .max(16)
+    .optional()
+    .meta({ description: "refuse_acks: the ack error code; stream_error: 500, 503, 515, replaced or device_removed." }),
+  count: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .optional()
+    .meta({
+      description:
+        "refuse_upgrade, http_error: how many upgrades in a row fail (default 2); stream_error: how many logins in a row end with it (default 1).",
+    }),
+  status: z.number().int().min(400).max(599).optional().meta({ description: "http_error: the HTTP status of the refused upgrade." }),
+});
+
+export type CreatePhoneOptions = z.output<typeof CreatePhoneInput>;
+export type ReceiptPolicyPatch = z.output<typeof ReceiptPolicyInput>;
+export type PhoneMessageContent = z.output<typeof MessageContentRpcInput>;
+export type PhoneMessage = z.output<typeof PhoneMessageRpcInput>;
+export type GroupSpec = z.output<typeof GroupSpecInput>;
+export type ReceiptsRequest = z.output<typeof ReceiptsInput>;
+export type FaultRequest = z.output<typeof FaultInput>;
+
+/** Parses driver input at the object's RPC boundary; a failure is a 422 naming the first offending field. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = firstIssue(result.error.issues[0]);
+  throw new SandboxError(`${issue.path.map(String).join(".") || "input"}: ${issue.message}`, 422);
+}
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * A union that matched no branch says only "Invalid input"; the first issue of its closest branch
+ * says what is missing (e.g. `base64`). Paths inside a branch are relative to the union.
+ */
+function firstIssue(issue: Issue): { path: PropertyKey[]; message: string } {
+  if (issue.code !== "invalid_union" || issue.errors.length === 0) return issue;
+  const branch = issue.errors.reduce((best, errs) => (errs.length < best.length ? errs : best));
+  const inner = branch[0];
+  if (!inner) return issue;
+  const nested = firstIssue(inner);
+  return { path: [...issue.path, ...nested.path], message: nested.message };
+}

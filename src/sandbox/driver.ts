@@ -1,0 +1,141 @@
+import { type GroupInfo, groupInfo, newGroupJid } from "./groups";
+import type { CreatePhoneOptions, FaultRequest, GroupSpec, PhoneMessage, PhoneMessageContent, ReceiptPolicyPatch, ReceiptsRequest } from "./driver.schemas";
+import { type InboxMessage, type MediaDownload, type PhoneInfo, type SentByPhone, inboxMessage, iso, phoneInfo, sentResult } from "./driver.present";
+import { SandboxError } from "./errors";
+import type { FaultsHandler } from "./faults.handler";
+import { announceGroup, sendGroupFromPhone } from "./groups.handler";
+import type { LinkingHandler, LinkResult } from "./linking.handler";
+import { sendFromPhone, sendPhoneReceipts } from "./messaging.handler";
+import { parseExtra } from "./content";
+import { buildPhoneMessage } from "./phone-message";
+import { checkMedia } from "./phone-side";
+import { createPhoneRow, normalizePhone, parseReceiptPolicy, receiptPolicyOf } from "./phones";
+import type { ServerCore } from "./server.core";
+import type { PhoneRow } from "./world.store";
+
+/**
+ * What simulated phones do on command (the driver API): created, scan a QR, type a pairing code,
+ * send to a linked number or a group, read their inbox, send receipts, and faults on a session.
+ * Input arrives parsed by the schemas in driver.schemas.ts.
+ */
+export class Driver {
+  constructor(private readonly core: ServerCore, private readonly linking: LinkingHandler, private readonly faults: FaultsHandler) {}
+
+  private requirePhone(phoneNumber: string): PhoneRow {
+    const phone = normalizePhone(phoneNumber);
+    const p = this.core.store.phone(phone);
+    if (!p) throw new SandboxError(`no simulated phone ${phone}`, 404);
+    return p;
+  }
+
+  private requireGroup(jid: string) {
+    const g = this.core.groups.group(String(jid ?? ""));
+    if (!g) throw new SandboxError(`no group ${jid}`, 404);
+    return g;
+  }
+
+  createPhone(opts: CreatePhoneOptions = {}): PhoneInfo {
+    const row = createPhoneRow(this.core.store, opts);
+    this.core.log("phone_created", { phone: row.phone });
+    return phoneInfo(this.core, row);
+  }
+
+  listPhones(): PhoneInfo[] {
+    return this.core.store.phones().map((p) => phoneInfo(this.core, p));
+  }
+
+  getPhone(phoneNumber: string): PhoneInfo {
+    return phoneInfo(this.core, this.requirePhone(phoneNumber));
+  }
+
+  /** The phone scans the QR the session shows (the QR string the client emitted). */
+  async scan(sessionId: string, phoneNumber: string, qr: string): Promise<LinkResult> {
+    const p = this.requirePhone(phoneNumber);
+    if (p.banned) throw new SandboxError(`phone ${p.phone} is banned`, 409);
+    return this.linking.scan(sessionId, p, qr);
+  }
+
+  /** The phone's user types the code the session shows (after the client asked for a code for this number). */
+  async enterPairingCode(phoneNumber: string, code: string): Promise<LinkResult> {
+    const p = this.requirePhone(phoneNumber);
+    if (p.banned) throw new SandboxError(`phone ${p.phone} is banned`, 409);
+    const typed = code.replace(/[\s-]/g, "").toUpperCase();
+    if (typed.length !== 8) throw new SandboxError("a pairing code has 8 characters", 422);
+    return this.linking.enterPairingCode(p, typed);
+  }
+
+  /** A simulated phone sends a message (text, media, location) to a number (normally a linked one). */
+  async sendMessage(fromPhone: string, msg: PhoneMessage): Promise<SentByPhone> {
+    const from = this.requirePhone(fromPhone);
+    const toPhone = normalizePhone(msg.to);
+    const to = this.core.store.phone(toPhone);
+    if (!to) throw new SandboxError(`${toPhone} is not on WhatsApp in this sandbox`, 404);
+    const message = await buildPhoneMessage(this.core, from, msg);
+    const { id, devices } = await sendFromPhone(this.core, from, to, message);
+    this.core.log("phone_sent", { id, from: from.phone, to: to.phone, type: msg.type, devices });
+    return sentResult(this.core, id, from.phone, to.phone, devices);
+  }
+
+  inbox(phoneNumber: string): InboxMessage[] {
+    const p = this.requirePhone(phoneNumber);
+    return this.core.store.messages(p.phone).map((m) => inboxMessage(p, m));
+  }
+
+  /** The decrypted file of a media message in a phone's inbox, checked against its hashes. */
+  async downloadMedia(phoneNumber: string, messageId: string): Promise<MediaDownload> {
+    const p = this.requirePhone(phoneNumber);
+    const { store } = this.core;
+    const m = store.message(p.phone, messageId, "in") ?? store.message(p.phone, messageId, "out");
+    if (!m) throw new SandboxError(`phone ${p.phone} has no message ${messageId}`, 404);
+    if (!m.media_ref) throw new SandboxError(`message ${messageId} has no media`, 404);
+    const { status, plain } = await checkMedia(this.core, JSON.parse(m.media_ref));
+    if (status !== "ok" || !plain) throw new SandboxError(`the media of ${messageId} cannot be opened: ${status}`, 409);
+    const extra = parseExtra(m.extra);
+    return { id: m.id, type: m.type, mimetype: m.mimetype, file_name: extra.file_name, file_length: plain.length, sha256: m.media_sha256 ?? "", base64: plain.toString("base64") };
+  }
+
+  /** A phone creates a group with members (simulated phones, the linked account's number among them). */
+  createGroup(ownerPhone: string, opts: GroupSpec): GroupInfo {
+    const owner = this.requirePhone(ownerPhone);
+    const members = [...new Set(opts.members.map((m) => normalizePhone(m)))].filter((m) => m !== owner.phone);
+    for (const m of members) if (!this.core.store.phone(m)) throw new SandboxError(`${m} is not on WhatsApp in this sandbox`, 404);
+    const g = { jid: newGroupJid(), subject: opts.subject, creator: owner.phone, created_at: Date.now() };
+    const rows = [{ phone: owner.phone, admin: "superadmin" as const }, ...members.map((phone) => ({ phone, admin: null }))];
+    this.core.groups.insert(g, rows);
+    announceGroup(this.core, g, rows, owner);
+    this.core.log("group_created", { group: g.jid, owner: owner.phone, members: rows.length });
+    return groupInfo(g, rows, this.core.phoneRow, (ms) => iso(ms)!);
+  }
+
+  getGroup(jid: string): GroupInfo {
+    const g = this.requireGroup(jid);
+    return groupInfo(g, this.core.groups.members(g.jid), this.core.phoneRow, (ms) => iso(ms)!);
+  }
+
+  /** A member phone sends to a group (sender keys; see sendGroupFromPhone). */
+  async sendGroupMessage(fromPhone: string, groupJid: string, msg: PhoneMessageContent): Promise<SentByPhone> {
+    const from = this.requirePhone(fromPhone);
+    const g = this.requireGroup(groupJid);
+    if (!this.core.groups.members(g.jid).some((m) => m.phone === from.phone)) throw new SandboxError(`${from.phone} is not a member of ${g.jid}`, 409);
+    const message = await buildPhoneMessage(this.core, from, msg);
+    const { id, devices } = await sendGroupFromPhone(this.core, from, g.jid, message);
+    this.core.log("phone_sent_group", { id, from: from.phone, group: g.jid, devices });
+    return sentResult(this.core, id, from.phone, g.jid, devices);
+  }
+
+  sendReceipts(phoneNumber: string, { ids, type }: ReceiptsRequest) {
+    const p = this.requirePhone(phoneNumber);
+    return { phone_number: p.phone, type, receipts: sendPhoneReceipts(this.core, p, ids, type) };
+  }
+
+  setReceiptPolicy(phoneNumber: string, policy: ReceiptPolicyPatch): PhoneInfo {
+    const p = this.requirePhone(phoneNumber);
+    const merged = parseReceiptPolicy({ ...receiptPolicyOf(p), ...policy });
+    this.core.store.updatePhone(p.phone, { receipt_policy: JSON.stringify(merged) });
+    return phoneInfo(this.core, this.core.store.phone(p.phone)!);
+  }
+
+  fault(sessionId: string, { kind, ...opts }: FaultRequest) {
+    return this.faults.apply(sessionId, kind, opts);
+  }
+}

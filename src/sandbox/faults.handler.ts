@@ -1,0 +1,132 @@
+import type { ServerConnection } from "./connection";
+import { SandboxError } from "./errors";
+import {
+  type FaultKind,
+  type LoginFault,
+  STREAM_ERROR_CODES,
+  type StreamErrorCode,
+  type UpgradeFault,
+  banned,
+  deviceRemoved,
+  replaced,
+  streamError,
+} from "./faults";
+import type { ServerCore } from "./server.core";
+
+export interface FaultOptions {
+  /** delay_acks: how long to hold each message ack. */
+  ms?: number;
+  /** refuse_acks: the error code put on each message ack; stream_error: which stream error (see STREAM_ERROR_CODES). */
+  code?: string;
+  /** refuse_upgrade, http_error: how many upgrades in a row fail (default 2); stream_error: how many logins end with it (default 1). */
+  count?: number;
+  /** http_error: the HTTP status answered to the upgrade (default 503). */
+  status?: number;
+}
+
+/**
+ * Faults on command (docs/protocol/faults.md): what a real server does to a session's socket,
+ * now (drop, stream errors, logout, ban) or on its next upgrades and logins.
+ */
+export class FaultsHandler {
+  private readonly upgradeFaults = new Map<string, UpgradeFault>();
+  private readonly loginFaults = new Map<string, LoginFault>();
+
+  constructor(private readonly core: ServerCore) {
+    core.onLogin((conn) => this.afterLogin(conn));
+  }
+
+  apply(sessionId: string, kind: FaultKind, opts: FaultOptions = {}) {
+    const { core } = this;
+    const conn = core.bySessionId(sessionId);
+    const live = conn && conn.state !== "closed" ? conn : undefined;
+    const companion = live?.account ? core.store.companion(live.account.phone, live.account.device) : core.store.companionsOfSession(sessionId)[0];
+    const needLive = () => {
+      if (!live) throw new SandboxError(`session ${sessionId} has no open socket`, 409);
+      return live;
+    };
+    const needCompanion = () => {
+      if (!companion) throw new SandboxError(`session ${sessionId} is not linked to any simulated phone`, 404);
+      return companion;
+    };
+    switch (kind) {
+      case "drop":
+        needLive().close(4000, "dropped by sandbox");
+        break;
+      case "reset":
+        // The host resets every socket of this object (see SandboxObject.fault); only checked here.
+        needLive();
+        break;
+      case "silence":
+        needLive().silenced = true;
+        break;
+      case "refuse_upgrade":
+      case "http_error": {
+        const count = opts.count ?? 2;
+        const status = opts.status ?? 503;
+        const socket = needLive();
+        this.upgradeFaults.set(sessionId, kind === "refuse_upgrade" ? { kind: "refuse", remaining: count } : { kind: "http_error", status, remaining: count });
+        // The client finds out at its next connect: end this one as a server going away does.
+        socket.close(1001, "going away");
+        break;
+      }
+      case "stream_error": {
+        const code = String(opts.code ?? "500") as StreamErrorCode;
+        if (!STREAM_ERROR_CODES.includes(code)) throw new SandboxError(`code must be one of ${STREAM_ERROR_CODES.join(", ")}`, 422);
+        const count = opts.count ?? 1;
+        const socket = needLive();
+        if (count > 1) this.loginFaults.set(sessionId, { code, remaining: count - 1 });
+        // device_removed is an unlink: the server forgets the device before saying so.
+        if (code === "device_removed") core.unlink(needCompanion());
+        socket.end(streamError(code));
+        break;
+      }
+      case "logout": {
+        const c = needCompanion();
+        core.unlink(c);
+        core.byDeviceOf(c.phone, c.device)?.end(deviceRemoved());
+        break;
+      }
+      case "ban": {
+        const c = needCompanion();
+        core.store.updatePhone(c.phone, { banned: 1 });
+        for (const d of core.store.activeCompanions(c.phone)) core.byDeviceOf(d.phone, d.device)?.end(banned());
+        break;
+      }
+      case "replaced":
+        needLive().end(replaced());
+        break;
+      case "delay_acks":
+        core.setAckPolicy(sessionId, { mode: "delay", ms: opts.ms ?? 5000 });
+        break;
+      case "refuse_acks":
+        core.setAckPolicy(sessionId, { mode: "refuse", code: String(opts.code ?? "500") });
+        break;
+      case "normal_acks":
+        core.setAckPolicy(sessionId, undefined);
+        break;
+    }
+    core.log("fault", { session: sessionId, kind, ...opts });
+    return { session_id: sessionId, kind, applied: true as const };
+  }
+
+  /**
+   * The fault (if any) the next upgrade of this session meets; each call uses one up.
+   * null: accept the socket.
+   */
+  takeUpgradeFault(sessionId: string): UpgradeFault | null {
+    const fault = this.upgradeFaults.get(sessionId);
+    if (!fault) return null;
+    if (--fault.remaining <= 0) this.upgradeFaults.delete(sessionId);
+    this.core.log("upgrade_refused", { session: sessionId, kind: fault.kind, ...(fault.kind === "http_error" ? { status: fault.status } : {}) });
+    return fault;
+  }
+
+  /** stream_error with a count: a server that accepts the login and drops it at once. */
+  private afterLogin(conn: ServerConnection): void {
+    const repeat = this.loginFaults.get(conn.sessionId);
+    if (!repeat) return;
+    if (--repeat.remaining <= 0) this.loginFaults.delete(conn.sessionId);
+    conn.end(streamError(repeat.code));
+  }
+}

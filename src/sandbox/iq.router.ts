@@ -1,0 +1,52 @@
+import type { ServerConnection } from "./connection";
+import { onAppStateSync, onBlocklist, onEmptyResult, onPrivacy, onProps, onUsync } from "./account.handler";
+import { onGroupQuery } from "./groups.handler";
+import type { LinkingHandler } from "./linking.handler";
+import { onMediaConn } from "./media.handler";
+import { onDigest, onKeyFetch, onPrekeyCount, onPrekeyUpload, onRotate } from "./prekeys.handler";
+import type { ServerCore } from "./server.core";
+import { type BinaryNode, children, iqResult } from "./stanzas";
+
+export type IqHandler = (core: ServerCore, conn: ServerConnection, iq: BinaryNode) => void | Promise<void>;
+
+/**
+ * Which handler answers an iq, by `xmlns/type/first child tag` (docs/protocol/sandbox.md lists them).
+ * Linking's handlers hold state (pairing-code waiters), so they come from its instance.
+ */
+export function iqTable(linking: LinkingHandler): ReadonlyMap<string, IqHandler> {
+  return new Map<string, IqHandler>([
+    ["w:p/get/ping", onEmptyResult],
+    ["passive/set/active", onEmptyResult],
+    ["passive/set/passive", onEmptyResult],
+    ["privacy/set/privacy", onEmptyResult],
+    ["privacy/set/tokens", onEmptyResult],
+    ["w:stats/set/add", onEmptyResult],
+    ["w:stats//add", onEmptyResult],
+    ["encrypt/get/count", onPrekeyCount],
+    ["encrypt/set/registration", onPrekeyUpload],
+    ["encrypt/set/list", onPrekeyUpload],
+    ["encrypt/get/digest", onDigest],
+    ["encrypt/set/rotate", onRotate],
+    ["encrypt/get/key", onKeyFetch],
+    ["abt/get/props", onProps],
+    ["blocklist/get/", onBlocklist],
+    ["privacy/get/privacy", onPrivacy],
+    ["usync/get/usync", onUsync],
+    ["w:sync:app:state/set/sync", onAppStateSync],
+    ["md/set/remove-companion-device", (_core, conn, iq) => linking.onRemoveCompanion(conn, iq)],
+    ["md/set/link_code_companion_reg", (_core, conn, iq) => linking.onLinkCode(conn, iq)],
+    ["w:m/set/media_conn", onMediaConn],
+    ["w:g2/get/query", onGroupQuery],
+    ["w:g2/get/participating", onGroupQuery],
+  ]);
+}
+
+/** Answers one iq from a logged-in or registering client. Unknown iqs get an empty result and a log line. */
+export function routeIq(core: ServerCore, table: ReadonlyMap<string, IqHandler>, conn: ServerConnection, iq: BinaryNode): void | Promise<void> {
+  const { xmlns, type } = iq.attrs;
+  const first = children(iq)[0]?.tag;
+  const handler = table.get(`${xmlns}/${type}/${first ?? ""}`);
+  if (handler) return handler(core, conn, iq);
+  core.log("unknown_iq", { session: conn.sessionId, xmlns, type, first });
+  conn.send(iqResult(iq));
+}

@@ -1,0 +1,256 @@
+import { Buffer } from "node:buffer";
+import { encodeBinaryNode } from "baileys/lib/WABinary/index.js";
+import { Sql, type SqlExec } from "../platform/sql";
+import { issueCertChain } from "./certificates";
+import type { AckPolicy, ServerConnection } from "./connection";
+import { type KeyPair, generateKeyPair, random } from "./crypto";
+import { GroupStore } from "./groups";
+import { DEFAULT_MEDIA_HOST, MediaServer, validMediaHost } from "./media";
+import { type BinaryNode, node, parseJid, unixNow } from "./stanzas";
+import { migrateWorld } from "./world.schema";
+import { type CompanionRow, type PhoneRow, WorldStore } from "./world.store";
+
+export interface CoreOptions {
+  /** Arms the host's alarm for the earliest scheduled job (the Durable Object's single alarm). */
+  setAlarm?: (at: number) => void;
+  /** Runs the schema migration as one unit (the Durable Object's `storage.transactionSync`). */
+  transaction?: <T>(fn: () => T) => T;
+}
+
+/** A durable job kind's runner (e.g. an automatic receipt), registered by the handler that owns it. */
+export type JobRunner = (payload: unknown) => void;
+
+/** Runs once a login is complete (success and offline stanzas sent), e.g. a fault waiting for logins. */
+export type LoginListener = (conn: ServerConnection) => void;
+
+const deviceKey = (phone: string, device: number) => `${phone}:${device}`;
+
+/**
+ * The server core every protocol handler builds on: the store, root keys, live connections by
+ * session and by device, deliver-or-queue, message acks, the durable schedule, the event log and
+ * user resolution. It knows no protocol area; handlers register what they need (job runners,
+ * login listeners), so no handler calls another.
+ */
+export class ServerCore {
+  readonly store: WorldStore;
+  readonly root: KeyPair;
+  readonly serverStatic: KeyPair;
+  readonly certChain: Buffer;
+  readonly media: MediaServer;
+  readonly groups: GroupStore;
+  private readonly bySession = new Map<string, ServerConnection>();
+  private readonly byDevice = new Map<string, ServerConnection>();
+  private readonly ackPolicies = new Map<string, AckPolicy>();
+  private readonly mediaHosts = new WeakMap<ServerConnection, string>();
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly jobs = new Map<string, JobRunner>();
+  private readonly loginListeners: LoginListener[] = [];
+  private readonly setAlarm: (at: number) => void;
+
+  constructor(sql: SqlExec, options: CoreOptions = {}) {
+    this.setAlarm = options.setAlarm ?? (() => {});
+    migrateWorld(sql, { transaction: options.transaction });
+    this.store = new WorldStore(new Sql(sql));
+    let secret = this.store.getMeta("media_secret");
+    if (!secret) {
+      secret = random(32);
+      this.store.setMeta("media_secret", secret);
+    }
+    this.media = new MediaServer(this.store, secret);
+    this.groups = new GroupStore(this.store);
+    this.root = this.keyPair("root");
+    this.serverStatic = this.keyPair("server_static");
+    let chain = this.store.getMeta("cert_chain");
+    if (!chain) {
+      chain = issueCertChain(this.root, this.serverStatic.pub);
+      this.store.setMeta("cert_chain", chain);
+    }
+    this.certChain = chain;
+    // Jobs due while the object was away run as soon as the alarm fires.
+    this.armAlarm();
+  }
+
+  private keyPair(name: string): KeyPair {
+    const pub = this.store.getMeta(`${name}_pub`);
+    const priv = this.store.getMeta(`${name}_priv`);
+    if (pub && priv) return { pub, priv };
+    const kp = generateKeyPair();
+    this.store.setMeta(`${name}_pub`, kp.pub);
+    this.store.setMeta(`${name}_priv`, kp.priv);
+    return kp;
+  }
+
+  /** The root public key clients must trust for sandbox sockets (32 bytes, like WA_CERT_DETAILS.PUBLIC_KEY). */
+  trustRoot(): Uint8Array {
+    return new Uint8Array(this.root.pub);
+  }
+
+  log(kind: string, detail: unknown): void {
+    this.store.log(kind, detail);
+  }
+
+  events(limit = 100) {
+    return this.store.events(limit);
+  }
+
+  /** A phone by its digits (what group nodes and answers look members up with). */
+  readonly phoneRow = (phone: string): PhoneRow | undefined => this.store.phone(phone);
+
+  // ---- connections ----
+
+  /** Remembers the media host a connecting session routes to this object. */
+  useMediaHost(conn: ServerConnection, mediaHost: string | null | undefined): void {
+    const host = validMediaHost(mediaHost);
+    if (!host) return;
+    this.mediaHosts.set(conn, host);
+    // Media the phones send names this host; every session of the account routes the same one.
+    if (this.store.getMeta("media_host")?.toString() !== host) this.store.setMeta("media_host", Buffer.from(host));
+  }
+
+  /** The host a client uploads to and downloads from (its session routes it to this object). */
+  mediaHost(conn?: ServerConnection): string {
+    return (conn && this.mediaHosts.get(conn)) ?? this.store.getMeta("media_host")?.toString() ?? DEFAULT_MEDIA_HOST;
+  }
+
+  /** The session's current socket (registering or logged in), if any. */
+  bySessionId(sessionId: string): ServerConnection | undefined {
+    return this.bySession.get(sessionId);
+  }
+
+  /** The socket a linked device is logged in on, if any. */
+  byDeviceOf(phone: string, device: number): ServerConnection | undefined {
+    return this.byDevice.get(deviceKey(phone, device));
+  }
+
+  /** Sockets of every session, newest registration per session. */
+  connections(): ServerConnection[] {
+    return [...this.bySession.values()];
+  }
+
+  registered(conn: ServerConnection): void {
+    this.bySession.set(conn.sessionId, conn);
+  }
+
+  loggedIn(conn: ServerConnection, phone: string, device: number): void {
+    this.byDevice.set(deviceKey(phone, device), conn);
+    this.bySession.set(conn.sessionId, conn);
+  }
+
+  onLogin(listener: LoginListener): void {
+    this.loginListeners.push(listener);
+  }
+
+  /** The login is complete (after `<success>` and the offline stanzas): listeners run in order. */
+  loginComplete(conn: ServerConnection): void {
+    for (const listener of this.loginListeners) listener(conn);
+  }
+
+  closed(conn: ServerConnection): void {
+    if (this.bySession.get(conn.sessionId) === conn) this.bySession.delete(conn.sessionId);
+    if (conn.account && this.byDevice.get(deviceKey(conn.account.phone, conn.account.device)) === conn) {
+      this.byDevice.delete(deviceKey(conn.account.phone, conn.account.device));
+    }
+  }
+
+  /** Live sockets, for debugging and tests. */
+  sockets() {
+    return this.connections().map((c) => ({ session_id: c.sessionId, state: c.state, phone_number: c.account?.phone ?? null, device: c.account?.device ?? null }));
+  }
+
+  /** Sends now if that companion is connected, else keeps it for its next login (offline delivery). */
+  deliver(phone: string, device: number, stanza: BinaryNode): void {
+    const conn = this.byDevice.get(deviceKey(phone, device));
+    if (conn && conn.state === "open") conn.send(stanza);
+    else this.store.queueStanza(phone, device, encodeBinaryNode(stanza));
+  }
+
+  // ---- acks ----
+
+  setAckPolicy(sessionId: string, policy: AckPolicy | undefined): void {
+    if (policy) this.ackPolicies.set(sessionId, policy);
+    else this.ackPolicies.delete(sessionId);
+  }
+
+  /** The server's ack of a client message, as the session's ack fault says (held, refused or at once). */
+  ackMessage(conn: ServerConnection, stanza: BinaryNode): void {
+    const policy = this.ackPolicies.get(conn.sessionId) ?? { mode: "normal" };
+    const attrs: Record<string, string> = { class: "message", id: stanza.attrs.id, from: stanza.attrs.to, t: String(unixNow()) };
+    if (policy.mode === "refuse") attrs.error = policy.code;
+    const send = () => conn.send(node("ack", attrs));
+    if (policy.mode === "delay") this.later(policy.ms, send);
+    else send();
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      try {
+        fn();
+      } catch (err) {
+        this.log("timer_error", { error: String(err) });
+      }
+    }, ms);
+    this.timers.add(t);
+  }
+
+  // ---- the durable schedule ----
+
+  onJob(kind: string, run: JobRunner): void {
+    this.jobs.set(kind, run);
+  }
+
+  /** Jobs are rows in the schedule table, so a restart does not lose them. */
+  schedule(due: number, kind: string, payload: unknown): void {
+    this.store.schedule(due, kind, payload);
+  }
+
+  armAlarm(): void {
+    const next = this.store.nextDue();
+    if (next != null) this.setAlarm(next);
+  }
+
+  /** Runs every job that is due (the alarm handler); returns how many ran. */
+  runDue(now = Date.now()): number {
+    const jobs = this.store.takeDue(now);
+    for (const job of jobs) {
+      const run = this.jobs.get(job.kind);
+      // No runner (a kind this build no longer has): the job is dropped, but not silently.
+      if (!run) {
+        this.log("unknown_job", { kind: job.kind, payload: job.payload });
+        continue;
+      }
+      try {
+        run(job.payload);
+      } catch (err) {
+        this.log("job_error", { kind: job.kind, error: String(err) });
+      }
+    }
+    this.armAlarm();
+    return jobs.length;
+  }
+
+  scheduledJobs(): number {
+    return this.store.scheduledCount();
+  }
+
+  // ---- users and devices ----
+
+  /** A user given as `123@s.whatsapp.net`, `456@lid`, or `+123`. */
+  resolveUser(id: string): PhoneRow | undefined {
+    const parsed = parseJid(id);
+    if (parsed?.server === "lid") return this.store.phoneByLid(parsed.user);
+    const digits = (parsed?.user ?? id).replace(/^\+/, "");
+    return /^\d+$/.test(digits) ? this.store.phone(digits) : undefined;
+  }
+
+  companionOf(conn: ServerConnection): CompanionRow | undefined {
+    return conn.account && this.store.companion(conn.account.phone, conn.account.device);
+  }
+
+  /** The server forgets a linked device: logged out, its prekeys and queued stanzas dropped. */
+  unlink(c: CompanionRow): void {
+    this.store.updateCompanion(c.phone, c.device, { status: "logged_out" });
+    this.store.clearCompanionPrekeys(c.phone, c.device);
+    this.store.clearQueued(c.phone, c.device);
+  }
+}

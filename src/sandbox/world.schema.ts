@@ -1,0 +1,69 @@
+import { type MigrateOptions, type Migration, type SqlExec, addColumn, migrate } from "../platform/sql";
+
+// The sandbox object's SQLite schema, as ordered steps: `schema_version` counts how many ran, so an
+// object made at an older version runs only the later steps. Steps stay idempotent (IF NOT EXISTS).
+// An object at a version newer than this build knows is refused (the constructor throws): its data
+// would be misread, so a rollback must not run against it.
+
+/** Step 1: phones, linked devices and their keys, Signal sessions, inboxes, offline queue, event log. */
+const V1_TABLES = [
+  `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS phones (
+     phone TEXT PRIMARY KEY, lid TEXT NOT NULL UNIQUE, name TEXT NOT NULL, reg_id INTEGER NOT NULL,
+     identity_priv BLOB NOT NULL, identity_pub BLOB NOT NULL,
+     spk_id INTEGER NOT NULL, spk_priv BLOB NOT NULL, spk_pub BLOB NOT NULL, spk_sig BLOB NOT NULL,
+     next_prekey_id INTEGER NOT NULL, next_device INTEGER NOT NULL, next_key_index INTEGER NOT NULL,
+     receipt_policy TEXT NOT NULL, banned INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS phone_prekeys (
+     phone TEXT NOT NULL, key_id INTEGER NOT NULL, priv BLOB NOT NULL, pub BLOB NOT NULL, served INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (phone, key_id))`,
+  `CREATE TABLE IF NOT EXISTS companions (
+     phone TEXT NOT NULL, device INTEGER NOT NULL, session_id TEXT NOT NULL, noise_pub BLOB NOT NULL,
+     identity_pub BLOB NOT NULL, reg_id INTEGER NOT NULL, skey_id INTEGER NOT NULL, skey_pub BLOB NOT NULL,
+     skey_sig BLOB NOT NULL, key_index INTEGER NOT NULL, platform TEXT NOT NULL, status TEXT NOT NULL,
+     history_synced INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, PRIMARY KEY (phone, device))`,
+  `CREATE TABLE IF NOT EXISTS companion_prekeys (
+     phone TEXT NOT NULL, device INTEGER NOT NULL, key_id INTEGER NOT NULL, pub BLOB NOT NULL,
+     PRIMARY KEY (phone, device, key_id))`,
+  `CREATE TABLE IF NOT EXISTS signal_sessions (owner TEXT NOT NULL, address TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (owner, address))`,
+  `CREATE TABLE IF NOT EXISTS signal_identities (owner TEXT NOT NULL, address TEXT NOT NULL, key BLOB NOT NULL, PRIMARY KEY (owner, address))`,
+  `CREATE TABLE IF NOT EXISTS messages (
+     owner TEXT NOT NULL, id TEXT NOT NULL, direction TEXT NOT NULL, peer TEXT NOT NULL, chat_jid TEXT NOT NULL, from_device INTEGER,
+     type TEXT NOT NULL, text TEXT, caption TEXT, media_sha256 TEXT, mimetype TEXT, timestamp INTEGER NOT NULL,
+     delivered_at INTEGER, read_at INTEGER, PRIMARY KEY (owner, id, direction))`,
+  `CREATE TABLE IF NOT EXISTS pending_stanzas (seq INTEGER PRIMARY KEY AUTOINCREMENT, phone TEXT NOT NULL, device INTEGER NOT NULL, node BLOB NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS event_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL)`,
+];
+
+/** Step 2 tables: media store (blobs split across rows: a DO SQLite row holds at most 2 MB), groups, sender keys, schedule. */
+const V2_TABLES = [
+  `CREATE TABLE IF NOT EXISTS media_blobs (
+     id TEXT PRIMARY KEY, media_type TEXT NOT NULL, enc_sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+     chunks INTEGER NOT NULL, uploader TEXT NOT NULL, created_at INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS media_chunks (id TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (id, seq))`,
+  `CREATE TABLE IF NOT EXISTS groups (jid TEXT PRIMARY KEY, subject TEXT NOT NULL, creator TEXT NOT NULL, created_at INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS group_members (group_jid TEXT NOT NULL, phone TEXT NOT NULL, admin TEXT, PRIMARY KEY (group_jid, phone))`,
+  `CREATE TABLE IF NOT EXISTS sender_keys (owner TEXT NOT NULL, name TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (owner, name))`,
+  `CREATE TABLE IF NOT EXISTS sender_key_sent (owner TEXT NOT NULL, group_jid TEXT NOT NULL, phone TEXT NOT NULL, device INTEGER NOT NULL,
+     PRIMARY KEY (owner, group_jid, phone, device))`,
+  `CREATE TABLE IF NOT EXISTS schedule (seq INTEGER PRIMARY KEY AUTOINCREMENT, due INTEGER NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL)`,
+];
+
+export const WORLD_MIGRATIONS: readonly Migration[] = [
+  V1_TABLES,
+  (sql) => {
+    for (const statement of V2_TABLES) sql.run(statement);
+    // v1 inboxes lack what rich messages and media downloads need.
+    addColumn(sql, "messages", "extra", "TEXT");
+    addColumn(sql, "messages", "media_ref", "TEXT");
+  },
+];
+
+export const SCHEMA_VERSION = WORLD_MIGRATIONS.length;
+
+/**
+ * Brings the object's SQLite to SCHEMA_VERSION; run once, before the store is used. With a
+ * `transaction` (the object's `storage.transactionSync`) the steps and the version row commit together.
+ */
+export const migrateWorld = (db: SqlExec, options: Pick<MigrateOptions, "transaction"> = {}): number =>
+  migrate(db, WORLD_MIGRATIONS, { transaction: options.transaction });

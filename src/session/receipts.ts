@@ -1,0 +1,70 @@
+import type { BaileysEventMap, WAMessageUpdate } from "baileys";
+import { database } from "../db/client";
+import { findMessageByProvider } from "../db/messages.query";
+import { PENDING_STATUSES } from "../db/messages.rows";
+import { markMessagesByProvider } from "../db/messages.status";
+import { emitMessageEvent } from "../events/message-events";
+import { now } from "../domain/time";
+import { failMessage } from "./message-sender";
+import type { SessionConfig } from "./session.types";
+
+// What WhatsApp says back about messages this session sent: delivery and read receipts, and a
+// server-side refusal of a message it had acked. Each becomes a D1 status and a webhook event.
+
+// Baileys' WAMessageStatus: 0 ERROR, 3 DELIVERY_ACK, 4 READ, 5 PLAYED.
+const STATUS_ERROR = 0;
+const STATUS_DELIVERED = 3;
+const STATUS_READ = 4;
+
+/** WhatsApp message ids by the Baileys status they reached. */
+export type ReceiptBatch = Map<number, string[]>;
+
+function add(batch: ReceiptBatch, status: number, id: string): void {
+  batch.set(status, [...(batch.get(status) ?? []), id]);
+}
+
+/** Receipts of our own messages in a `messages.update` batch. */
+export function receiptsInUpdates(updates: WAMessageUpdate[]): ReceiptBatch {
+  const batch: ReceiptBatch = new Map();
+  for (const { key, update } of updates) {
+    if (!key.fromMe || !key.id || typeof update.status !== "number") continue;
+    add(batch, update.status, key.id);
+  }
+  return batch;
+}
+
+/** Baileys merges a receipt into the upsert of our own message when that message was still buffered. */
+export function receiptsInUpsert(upsert: BaileysEventMap["messages.upsert"]): ReceiptBatch {
+  const batch: ReceiptBatch = new Map();
+  for (const msg of upsert.messages) {
+    if (msg.key.fromMe && msg.key.id && typeof msg.status === "number" && msg.status >= STATUS_DELIVERED) add(batch, msg.status, msg.key.id);
+  }
+  return batch;
+}
+
+export class Receipts {
+  constructor(private readonly env: Env) {}
+
+  /** Delivery and read receipts (and server-side errors) of messages we sent. */
+  async onUpdates(config: SessionConfig, updates: WAMessageUpdate[]): Promise<void> {
+    await this.apply(config, receiptsInUpdates(updates));
+  }
+
+  async apply(config: SessionConfig, batch: ReceiptBatch): Promise<void> {
+    const db = database(this.env);
+    for (const [status, ids] of batch) {
+      if (status === STATUS_ERROR) {
+        for (const id of ids) {
+          const row = await findMessageByProvider(db, config.id, id);
+          // WhatsApp refused a message it had acked as sent.
+          if (row) await failMessage(this.env, row.id, "rejected_by_whatsapp", [...PENDING_STATUSES, "sent"]);
+        }
+        continue;
+      }
+      if (status < STATUS_DELIVERED) continue;
+      const target = status >= STATUS_READ ? "read" : "delivered";
+      const rows = await markMessagesByProvider(db, config.id, ids, target, now());
+      for (const row of rows) await emitMessageEvent(this.env, row.status === "read" ? "message.read" : "message.delivered", row);
+    }
+  }
+}

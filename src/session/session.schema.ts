@@ -1,0 +1,79 @@
+import { migrate, type Migration, type VersionRow } from "../platform/sql";
+
+// Every table the session object keeps, in ordered steps (append new steps; never edit one that
+// has shipped). Step 1 of each list is the schema as it was created before this module existed
+// (all IF NOT EXISTS), so older objects pass through it unchanged.
+//
+// Two lists, each with its version row:
+// - the object's tables, run in the constructor before anything else touches SQL, and again
+//   after `destroy()` empties the storage (`schema_version`, see platform/sql.ts migrate);
+// - Baileys' creds and keys, run when the auth state is opened: only a started session holds
+//   keys, so an object that was never started, or was destroyed, has no auth tables at all. Their
+//   version row lives in `wa_auth_meta`, and keys written by a newer build are refused, not misread.
+
+const MIGRATIONS: readonly Migration[] = [
+  [
+    // Config and state of the object (JSON values by key).
+    "CREATE TABLE IF NOT EXISTS session_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "INSERT INTO session_meta (key, value) VALUES ('schema_version', '1') ON CONFLICT(key) DO NOTHING",
+    // The alarm's task table.
+    "CREATE TABLE IF NOT EXISTS schedule (kind TEXT PRIMARY KEY, due_at INTEGER NOT NULL)",
+    // Messages waiting to be sent, and finished ids kept to recognise redeliveries.
+    `CREATE TABLE IF NOT EXISTS outbox (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      message_id TEXT NOT NULL UNIQUE,
+      wa_id TEXT NOT NULL,
+      item TEXT NOT NULL,
+      state TEXT NOT NULL DEFAULT 'pending',
+      attempts INTEGER NOT NULL DEFAULT 0,
+      due_at INTEGER NOT NULL,
+      created_at INTEGER NOT NULL
+    )`,
+    "CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    // The SSE events kept for Last-Event-ID replay.
+    "CREATE TABLE IF NOT EXISTS stream_events (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, data TEXT NOT NULL, created_at INTEGER NOT NULL)",
+    // The auto-reply bot's settings, and when it answered in each chat (for its chat limits).
+    "CREATE TABLE IF NOT EXISTS bot_settings (id INTEGER PRIMARY KEY CHECK (id = 1), settings TEXT NOT NULL, updated_at INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS bot_replies (chat TEXT NOT NULL, at INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS bot_replies_chat ON bot_replies (chat, at)",
+    "CREATE INDEX IF NOT EXISTS bot_replies_at ON bot_replies (at)",
+    // Whether a number is on WhatsApp, cached.
+    "CREATE TABLE IF NOT EXISTS contacts (phone TEXT PRIMARY KEY, on_whatsapp INTEGER NOT NULL, checked_at INTEGER NOT NULL)",
+    // Incoming media messages, kept so their media can be downloaded later through the API.
+    "CREATE TABLE IF NOT EXISTS inbound_media (message_id TEXT PRIMARY KEY, wa_message TEXT NOT NULL, created_at INTEGER NOT NULL)",
+  ],
+  // The object's version now lives in `schema_version`; the older row in session_meta goes.
+  ["DELETE FROM session_meta WHERE key = 'schema_version'"],
+];
+
+const AUTH_MIGRATIONS: readonly Migration[] = [
+  [
+    "CREATE TABLE IF NOT EXISTS wa_auth_creds (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS wa_auth_keys (type TEXT NOT NULL, id TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (type, id)) WITHOUT ROWID",
+  ],
+];
+
+/** The version the auth tables are at once migrateAuthSchema ran. */
+export const AUTH_SCHEMA_VERSION = AUTH_MIGRATIONS.length;
+
+/** Brings the object's tables to the current schema; returns the version. Idempotent. */
+export function migrateSessionSchema(storage: DurableObjectStorage): number {
+  return migrate(storage.sql, MIGRATIONS, { transaction: (fn) => storage.transactionSync(fn) });
+}
+
+// The auth version row predates `schema_version`: it stays where existing objects keep it.
+const AUTH_VERSION_ROW: VersionRow = {
+  read(sql) {
+    sql.run("CREATE TABLE IF NOT EXISTS wa_auth_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    const row = sql.one<{ value: string }>("SELECT value FROM wa_auth_meta WHERE key = 'schema_version'");
+    return row ? Number(row.value) : 0;
+  },
+  write(sql, version) {
+    sql.run("INSERT INTO wa_auth_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", String(version));
+  },
+};
+
+/** Brings the auth tables to the current schema, in one transaction; refuses a newer version. Idempotent. */
+export function migrateAuthSchema(storage: DurableObjectStorage): void {
+  migrate(storage.sql, AUTH_MIGRATIONS, { version: AUTH_VERSION_ROW, transaction: (fn) => storage.transactionSync(fn) });
+}

@@ -1,0 +1,156 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { OutboxItem } from "../../src/domain/outbox-item";
+import { Outbox } from "../../src/session/outbox";
+
+// The session object's outbox on a real object's SQLite (its schema made by the constructor).
+// Times are passed in, so pacing and expiry are checked without waiting.
+
+const DAY_MS = 24 * 60 * 60_000;
+const T0 = 1_800_000_000_000;
+
+function inOutbox<R>(name: string, fn: (outbox: Outbox, sql: SqlStorage) => R | Promise<R>): Promise<R> {
+  const stub = env.SESSION.get(env.SESSION.idFromName(`outbox-part-${name}-${crypto.randomUUID()}`));
+  return runInDurableObject(stub, (_instance, state) => fn(new Outbox(state.storage.sql), state.storage.sql));
+}
+
+function item(messageId: string, extra: Partial<OutboxItem> = {}): OutboxItem {
+  return {
+    messageId,
+    accountId: "acct",
+    to: "22997000000",
+    type: "text",
+    content: `text of ${messageId}`,
+    mediaUrl: null,
+    payload: null,
+    campaignId: null,
+    delayBetweenMs: 0,
+    scheduledAt: null,
+    ...extra,
+  };
+}
+
+const ids = (entries: { item: OutboxItem }[]) => entries.map((e) => e.item.messageId);
+
+describe("session outbox", () => {
+  it("adds new ids only: a redelivery of a held or a finished id is ignored", () =>
+    inOutbox("dedupe", (outbox) => {
+      expect(outbox.add([item("a"), item("b")], T0)).toBe(2);
+      expect(outbox.add([item("a"), item("c")], T0)).toBe(1);
+      expect(outbox.size()).toBe(3);
+      const a = outbox.takeNext(T0)!;
+      outbox.finish(a.item.messageId, 0, T0);
+      expect(outbox.size()).toBe(2);
+      // Finished ids stay known, so a late queue redelivery does not send the message again.
+      expect(outbox.add([item("a")], T0 + DAY_MS)).toBe(0);
+      expect(outbox.size()).toBe(2);
+      expect(ids(outbox.held())).toEqual(["b", "c"]);
+    }));
+
+  it("gives each item a WhatsApp id when it is added, kept across retries", () =>
+    inOutbox("wa-id", (outbox) => {
+      outbox.add([item("a")], T0);
+      const first = outbox.takeNext(T0)!;
+      expect(first.waId).toMatch(/^3EB0[0-9A-F]{36}$/);
+      expect(first.attempts).toBe(1);
+      // Taken but never finished (a crash mid-send): taken again, same WhatsApp id, one more attempt.
+      const again = outbox.takeNext(T0)!;
+      expect(again.item).toEqual(item("a"));
+      expect(again.waId).toBe(first.waId);
+      expect(again.attempts).toBe(2);
+    }));
+
+  it("takes items by due time, then in the order they came", () =>
+    inOutbox("order", (outbox) => {
+      outbox.add([item("late", { scheduledAt: T0 + 5_000 }), item("first"), item("second")], T0);
+      outbox.add([item("third")], T0);
+      const taken: string[] = [];
+      for (let at = T0; taken.length < 4; at += 5_000) {
+        for (let entry = outbox.takeNext(at); entry; entry = outbox.takeNext(at)) {
+          taken.push(entry.item.messageId);
+          outbox.finish(entry.item.messageId, 0, at);
+        }
+      }
+      expect(taken).toEqual(["first", "second", "third", "late"]);
+      expect(outbox.size()).toBe(0);
+      expect(outbox.nextSendAt()).toBeNull();
+    }));
+
+  it("paces sends: after a sent item nothing is taken until its delay_between has passed", () =>
+    inOutbox("pacing", (outbox) => {
+      outbox.add([item("a", { delayBetweenMs: 2_000 }), item("b")], T0);
+      const a = outbox.takeNext(T0)!;
+      outbox.finish(a.item.messageId, a.item.delayBetweenMs, T0);
+      expect(outbox.nextSendAt()).toBe(T0 + 2_000);
+      expect(outbox.takeNext(T0 + 1_999)).toBeUndefined();
+      expect(outbox.takeNext(T0 + 2_000)?.item.messageId).toBe("b");
+    }));
+
+  it("postpones a failed try: the item waits until the given time and keeps its attempts", () =>
+    inOutbox("postpone", (outbox) => {
+      outbox.add([item("a")], T0);
+      const first = outbox.takeNext(T0)!;
+      outbox.postpone(first.item.messageId, T0 + 4_000);
+      expect(outbox.size()).toBe(1);
+      expect(outbox.nextSendAt()).toBe(T0 + 4_000);
+      expect(outbox.takeNext(T0 + 3_999)).toBeUndefined();
+      const retry = outbox.takeNext(T0 + 4_000)!;
+      expect(retry.waId).toBe(first.waId);
+      expect(retry.attempts).toBe(2);
+      expect(retry.dueAt).toBe(T0 + 4_000);
+    }));
+
+  it("holds a scheduled item until it is due", () =>
+    inOutbox("scheduled", (outbox) => {
+      const at = T0 + 60 * 60_000;
+      outbox.add([item("later", { scheduledAt: at })], T0);
+      expect(outbox.size()).toBe(1);
+      expect(outbox.nextSendAt()).toBe(at);
+      expect(outbox.takeNext(at - 1)).toBeUndefined();
+      expect(outbox.takeNext(at)?.item.messageId).toBe("later");
+    }));
+
+  it("lists items waiting since before a time, and forgets them once failed", () =>
+    inOutbox("expiry", (outbox) => {
+      outbox.add([item("old")], T0);
+      outbox.add([item("new")], T0 + DAY_MS);
+      expect(ids(outbox.expired(T0 + 1))).toEqual(["old"]);
+      outbox.forget("old");
+      expect(ids(outbox.expired(T0 + 1))).toEqual([]);
+      expect(ids(outbox.held())).toEqual(["new"]);
+      expect(outbox.size()).toBe(1);
+      // A forgotten id is still known: a redelivery of it is ignored.
+      expect(outbox.add([item("old")], T0 + DAY_MS)).toBe(0);
+    }));
+
+  it("drops finished ids after a week, so they are accepted again", () =>
+    inOutbox("cleanup", (outbox, sql) => {
+      outbox.add([item("a"), item("b")], T0);
+      outbox.finish(outbox.takeNext(T0)!.item.messageId, 0, T0);
+      const rows = () => sql.exec<{ message_id: string }>("SELECT message_id FROM outbox ORDER BY seq").toArray().map((r) => r.message_id);
+      // A finish a week later cleans up what finished more than a week before it.
+      outbox.finish(outbox.takeNext(T0 + 7 * DAY_MS)!.item.messageId, 0, T0 + 7 * DAY_MS);
+      expect(rows()).toEqual(["a", "b"]);
+      outbox.add([item("c")], T0 + 7 * DAY_MS + 1);
+      outbox.finish(outbox.takeNext(T0 + 7 * DAY_MS + 1)!.item.messageId, 0, T0 + 7 * DAY_MS + 1);
+      expect(rows()).toEqual(["b", "c"]);
+      expect(outbox.add([item("a")], T0 + 7 * DAY_MS + 2)).toBe(1);
+      expect(outbox.add([item("b")], T0 + 7 * DAY_MS + 2)).toBe(0);
+    }));
+
+  it("is the same outbox the session object uses, on the tables of its schema", async () => {
+    const stub = env.SESSION.get(env.SESSION.idFromName(`outbox-part-object-${crypto.randomUUID()}`));
+    const seen = await runInDurableObject(stub, (instance, state) => {
+      const own = (instance as unknown as { outbox: Outbox }).outbox;
+      own.add([item("x")], T0);
+      return {
+        size: new Outbox(state.storage.sql).size(),
+        version: state.storage.sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray(),
+      };
+    });
+    expect(seen.size).toBe(1);
+    expect(seen.version).toHaveLength(1);
+    expect(seen.version[0].version).toBeGreaterThanOrEqual(1);
+  });
+});
