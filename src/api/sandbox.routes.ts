@@ -17,6 +17,7 @@ import {
   PhoneNumber,
   ReceiptPolicyInput,
   ReceiptsInput,
+  RetryReceiptsInput,
   ScanInput,
 } from "../sandbox/driver.schemas";
 import {
@@ -26,6 +27,7 @@ import {
   SandboxLinkResult,
   SandboxPhone,
   SandboxReceiptsResult,
+  SandboxRetryReceiptsResult,
   SandboxSent,
 } from "../sandbox/driver.responses";
 import { sandboxStub, sessionStub } from "../platform/bindings";
@@ -195,6 +197,25 @@ export function registerSandboxRoutes(api: Api): void {
     async handler({ env, auth, params, body }) {
       const stub = sandbox(env, auth.account.id);
       return ok({ result: await drive(() => stub.sendReceipts(params.phone_number, body.ids, body.type)) });
+    },
+  });
+
+  api.route({
+    method: "post",
+    path: "/v1/sandbox/phones/{phone_number}/retry-receipts",
+    summary: "A sandbox phone could not decrypt messages it received and asks for them again",
+    description:
+      "The phone sends a retry receipt (`<receipt type=\"retry\">` with `<retry count>` and `<registration>`) to the device that sent each message; " +
+      "the message shows no content until the resend opens. The inbox shows `retry_count`, `awaiting_resend` and `resent_at`.",
+    tags,
+    auth: "account",
+    idempotency: "refused", // Each call is another retry (the count goes up).
+    params: PhoneParams,
+    body: RetryReceiptsInput,
+    responses: { 200: { description: "Sent", schema: envelope({ result: SandboxRetryReceiptsResult }) } },
+    async handler({ env, auth, params, body }) {
+      const stub = sandbox(env, auth.account.id);
+      return ok({ result: await drive(() => stub.sendRetryReceipts(params.phone_number, body.ids)) });
     },
   });
 

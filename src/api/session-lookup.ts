@@ -9,7 +9,7 @@ const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 const DEFAULT_WAKE_INTERVAL_MS = 15 * 60_000;
 
 export function sessionConfig(row: SessionRow): SessionConfig {
-  const settings = row.settings as { idle_timeout_ms?: number; wake_interval_ms?: number; qr_timeout_ms?: number };
+  const settings = row.settings as { idle_timeout_ms?: number; wake_interval_ms?: number; qr_timeout_ms?: number; browser?: string };
   return {
     id: row.id,
     accountId: row.accountId,
@@ -19,6 +19,7 @@ export function sessionConfig(row: SessionRow): SessionConfig {
     idleTimeoutMs: settings.idle_timeout_ms ?? DEFAULT_IDLE_TIMEOUT_MS,
     wakeIntervalMs: settings.wake_interval_ms ?? DEFAULT_WAKE_INTERVAL_MS,
     qrTimeoutMs: settings.qr_timeout_ms,
+    browser: settings.browser,
   };
 }
 

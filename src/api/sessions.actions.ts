@@ -33,6 +33,7 @@ export async function createSession(env: Env, account: AccountRow, body: z.outpu
       ...(body.idle_timeout_seconds ? { idle_timeout_ms: body.idle_timeout_seconds * 1000 } : {}),
       ...(body.wake_interval_seconds ? { wake_interval_ms: body.wake_interval_seconds * 1000 } : {}),
       ...(body.qr_timeout_seconds ? { qr_timeout_ms: body.qr_timeout_seconds * 1000 } : {}),
+      ...(body.browser ? { browser: body.browser } : {}),
     },
   });
   const { max_sessions } = planLimits(account.plan, env.PLANS);

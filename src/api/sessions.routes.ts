@@ -3,7 +3,7 @@ import { database } from "../db/client";
 import { listSessions } from "../db/sessions.repo";
 import { normalizePhone } from "../domain/phone";
 import { dataUrlBytes, qrPngDataUrl, qrSvg } from "../domain/qr";
-import { conflict, unprocessable } from "./errors";
+import { ApiError, conflict, unprocessable } from "./errors";
 import { callObject } from "./object-call";
 import { ok } from "./http";
 import { presentSession } from "./presenters";
@@ -13,6 +13,7 @@ import { CreateSessionBody, PairingCodeBody, QrQuery, SessionIdParams, SessionSc
 import { queryInt } from "./schemas";
 import { loadSession, sessionConfig } from "./session-lookup";
 import { sessionStub } from "../platform/bindings";
+import type { PairingCodeAnswer } from "../session/pairing-code";
 
 const SessionEnvelope = z.object({ success: z.literal(true), session: SessionSchema });
 
@@ -131,7 +132,9 @@ export function registerSessionRoutes(api: Api): void {
     body: PairingCodeBody,
     responses: {
       200: { description: "The 8-character code", schema: z.object({ success: z.literal(true), pairing_code: z.string(), phone_number: z.string() }) },
-      409: { description: "The session is not pending" },
+      409: { description: "The session is not pending (`session_not_pending`), not ready to pair (`session_not_ready`), or another pairing-code request is in flight (`pairing_code_in_progress`)" },
+      502: { description: "WhatsApp refused the request (`pairing_code_refused`; its code in `details`), e.g. for a browser it does not accept" },
+      504: { description: "WhatsApp did not answer the request in time (`pairing_code_unanswered`); try again" },
     },
     async handler({ env, auth, params, body }) {
       const row = await loadSession(env, auth.account.id, params.id);
@@ -141,8 +144,19 @@ export function registerSessionRoutes(api: Api): void {
         throw conflict("session_not_pending", `The session is ${row.status}; pairing is possible only while it is pending.`, { status: row.status });
       }
       const stub = sessionStub(env, row.id);
-      const code = await callObject(() => stub.requestPairingCode(phone), { 409: "session_not_ready" });
-      return ok({ pairing_code: code, phone_number: phone });
+      // Typed by hand: RPC's promise types do not keep a union apart.
+      const answer = await callObject<PairingCodeAnswer>(async () => (await stub.requestPairingCode(phone)) as PairingCodeAnswer, { 409: "session_not_ready" });
+      if (answer.kind === "refused") {
+        throw new ApiError(
+          502,
+          "pairing_code_refused",
+          `WhatsApp refused the pairing-code request (${answer.code ?? "no code"}${answer.text ? ` ${answer.text}` : ""}). Check the session's browser ("Browser (OS)" with a known browser and OS) and the phone number.`,
+          { whatsapp_code: answer.code, whatsapp_text: answer.text },
+        );
+      }
+      if (answer.kind === "busy") throw conflict("pairing_code_in_progress", "A pairing-code request for this session is still waiting for WhatsApp's answer; try again in a moment.");
+      if (answer.kind === "unanswered") throw new ApiError(504, "pairing_code_unanswered", "WhatsApp did not answer the pairing-code request in time; try again.");
+      return ok({ pairing_code: answer.code, phone_number: phone });
     },
   });
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { BROWSER_PATTERN, isAndroidBrowser } from "../domain/browser";
 import { CONNECTION_MODES, SESSION_STATUSES } from "../domain/session-status";
 import { Timestamp, singleLine } from "./schemas";
 
@@ -12,8 +13,14 @@ export const SessionSchema = z
     display_name: z.string().nullable(),
     status: z.enum(SESSION_STATUSES),
     reason: z.string().nullable(),
+    banned_until: Timestamp.nullable().meta({
+      description: "While temporarily banned (reason temporarily_banned): when WhatsApp said the ban ends; the session reconnects then.",
+    }),
     sandbox: z.boolean(),
     connection_mode: z.enum(CONNECTION_MODES),
+    browser: z.string().nullable().meta({
+      description: 'The "Browser (OS)" this session announces, as set at creation; null when the default applies (the WA_BROWSER setting, else "Chrome (Windows)").',
+    }),
     last_seen_at: Timestamp.nullable(),
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -35,6 +42,16 @@ export const CreateSessionBody = z.object({
   qr_timeout_seconds: z.number().int().min(2).max(120).optional().meta({
     description: "How long each QR code lives before the next (default 60).",
   }),
+  browser: singleLine(z.string().trim().max(60).regex(BROWSER_PATTERN, 'Use the form "Browser (OS)", e.g. "Chrome (Windows)".'))
+    // Baileys would log in as an Android phone, not as a linked browser.
+    .refine((v) => !isAndroidBrowser(v), 'The browser part may not name Android; use a desktop browser, e.g. "Chrome (Windows)".')
+    .optional()
+    .meta({
+      description:
+        'How the session names itself on the phone\'s Linked devices, "Browser (OS)" (default: the WA_BROWSER setting, "Chrome (Windows)"). ' +
+        "WhatsApp refuses pairing codes unless both are a browser and an OS it knows.",
+      example: "Firefox (Ubuntu)",
+    }),
 });
 
 export const SessionIdParams = z.object({

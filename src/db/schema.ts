@@ -46,6 +46,8 @@ export const sessions = sqliteTable(
       .notNull()
       .default("pending"),
     reason: text("reason"),
+    // A temporary ban's end (login failure 402 with `expire`), ISO; null when not temporarily banned.
+    bannedUntil: text("banned_until"),
     // Linked to the account's sandbox WhatsApp instead of the real service.
     sandbox: integer("sandbox", { mode: "boolean" }).notNull().default(false),
     connectionMode: text("connection_mode", { enum: ["persistent", "on_demand"] })

@@ -24,6 +24,7 @@ export function newSessionRow(input: {
     displayName: null,
     status: "pending",
     reason: null,
+    bannedUntil: null,
     sandbox: input.sandbox,
     connectionMode: input.connectionMode,
     settings: input.settings,
@@ -54,6 +55,7 @@ export async function countAccountSessions(db: Db, accountId: string): Promise<n
 export interface SessionStatePatch {
   status?: SessionStatus;
   reason?: string | null;
+  bannedUntil?: string | null;
   phoneNumber?: string | null;
   displayName?: string | null;
   lastSeenAt?: string;

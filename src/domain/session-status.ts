@@ -11,8 +11,11 @@ export type DisconnectAction =
   | { kind: "restart" }
   /** Transient: reconnect from the alarm with backoff, keys kept. */
   | { kind: "reconnect"; reason: string }
-  /** Final until a user acts: status and reason to publish, and whether the link is gone. */
-  | { kind: "stop"; status: SessionStatus; reason: string; unlinked: boolean };
+  /**
+   * Final until a user acts: status and reason to publish, and whether the link is gone.
+   * `retryAfterMs`: final only for that long (a temporary ban's expiry); then one login is tried.
+   */
+  | { kind: "stop"; status: SessionStatus; reason: string; unlinked: boolean; retryAfterMs?: number };
 
 /**
  * Where a close came from. `transport`: the WebSocket itself failed (DNS, refused, reset, TLS,
@@ -30,6 +33,8 @@ export type DisconnectSource = "server" | "transport";
 export interface ServerWord {
   kind: "failure" | "stream";
   conflict?: string;
+  /** failure 402: seconds until the temporary ban ends (`expire`), when the server said. */
+  expire?: number;
 }
 
 /**
@@ -64,8 +69,18 @@ export function classifyDisconnect(
       // Login failure 405 (client outdated): every retry gets the same answer until the gateway is updated.
       return { kind: "stop", status: "failed", reason: "client_outdated", unlinked: false };
     case 402:
-      // Login failure 402: a ban with an expiry. Keys kept; retried with backoff until it lifts.
-      return { kind: "reconnect", reason: "temporarily_banned" };
+      // Login failure 402 (whatsmeow TemporaryBan, with `expire` seconds): banned, keys kept; no
+      // login until the ban lifts (each one would be refused and only prolong the trouble).
+      return {
+        kind: "stop",
+        status: "banned",
+        reason: "temporarily_banned",
+        unlinked: false,
+        ...(word?.expire && word.expire > 0 ? { retryAfterMs: word.expire * 1000 } : {}),
+      };
+    case 409:
+      // Login failure 409 (whatsmeow BadUserAgent): the link is intact; retried with backoff.
+      return { kind: "reconnect", reason: word?.kind === "failure" ? "login_refused" : "connection_lost" };
     case 440:
       // Another client took over this device: fighting back would loop forever.
       return { kind: "stop", status: "disconnected", reason: "replaced", unlinked: false };
@@ -73,7 +88,8 @@ export function classifyDisconnect(
       // Only seen while pairing (the phone lacks multi-device); `reconnect` starts a new QR.
       return { kind: "stop", status: "failed", reason: "multidevice_mismatch", unlinked: false };
     case 500:
-      return { kind: "reconnect", reason: "stream_error" };
+      // A login failure 500 is the server's own trouble (whatsmeow reconnects on it).
+      return { kind: "reconnect", reason: word?.kind === "failure" ? "server_error" : "stream_error" };
     case 408:
       // Unlinked + timed out = the QR codes ran out without a scan.
       return wasLinked

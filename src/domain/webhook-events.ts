@@ -105,6 +105,8 @@ export interface SessionStatusEventData {
   status: string;
   reason: string | null;
   phone_number?: string | null;
+  /** When a temporary ban (402) ends; null unless the status is `banned` with a known expiry. */
+  banned_until?: string | null;
   [key: string]: unknown;
 }
 

@@ -1,5 +1,6 @@
 import type { Buffer } from "node:buffer";
 import { decodeBinaryNode, encodeBinaryNode } from "baileys/lib/WABinary/index.js";
+import type { AckLedger } from "./acks";
 import type { KeyPair } from "./crypto";
 import { FrameReader, encodeFrame } from "./frames";
 import { NoiseServer } from "./noise.server";
@@ -49,6 +50,8 @@ export class ServerConnection {
   ackPolicy: AckPolicy = { mode: "normal" };
   /** Fault `silence`: the server stops answering (no pong, no acks) but keeps the socket open. */
   silenced = false;
+  /** Once logged in: the stanzas this client still owes an answer (acks.ts). */
+  ledger: AckLedger | undefined;
   private readonly reader = new FrameReader();
   private noise: NoiseServer | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -96,12 +99,14 @@ export class ServerConnection {
   send(stanza: BinaryNode): void {
     if (this.state === "closed" || !this.noise?.ready) return;
     this.sendRaw(this.noise.encrypt(encodeBinaryNode(stanza)));
+    if (!this.silenced) this.ledger?.sent(stanza);
   }
 
   /** Sends a node that was encoded earlier (offline queue). */
   sendEncoded(encoded: Uint8Array): void {
     if (this.state === "closed" || !this.noise?.ready) return;
     this.sendRaw(this.noise.encrypt(encoded));
+    if (!this.silenced) this.ledger?.sentEncoded(encoded);
   }
 
   /** Sends a server-initiated iq and waits for the client's result. */
@@ -145,6 +150,7 @@ export class ServerConnection {
   /** The peer went away (or we closed). */
   onTransportClosed(): void {
     this.state = "closed";
+    this.ledger?.clear();
     if (this.notifiedClose) return;
     this.notifiedClose = true;
     const listeners = this.closeListeners;

@@ -1,6 +1,7 @@
 import { type MessageExtra, parseExtra } from "./content";
 import { isGroupJid } from "./groups";
 import { type ReceiptPolicy, receiptPolicyOf } from "./phones";
+import { retryStateOf } from "./retries";
 import type { ServerCore } from "./server.core";
 import { lidJid, pnJid } from "./stanzas";
 import type { MessageRow, PhoneRow } from "./world.store";
@@ -49,6 +50,9 @@ export interface InboxMessage extends Omit<MessageExtra, "revoked_at"> {
   delivered_at: string | null;
   read_at: string | null;
   revoked_at: string | null;
+  retry_count: number;
+  awaiting_resend: boolean;
+  resent_at: string | null;
 }
 
 export interface SentByPhone {
@@ -101,6 +105,7 @@ export function phoneInfo(core: ServerCore, p: PhoneRow): PhoneInfo {
 export function inboxMessage(p: PhoneRow, m: MessageRow): InboxMessage {
   const group = isGroupJid(m.chat_jid) ? m.chat_jid : null;
   const extra = parseExtra(m.extra);
+  const retry = retryStateOf(m);
   return {
     id: m.id,
     direction: m.direction,
@@ -119,6 +124,9 @@ export function inboxMessage(p: PhoneRow, m: MessageRow): InboxMessage {
     delivered_at: iso(m.delivered_at),
     read_at: iso(m.read_at),
     revoked_at: iso(extra.revoked_at),
+    retry_count: retry.retry_count,
+    awaiting_resend: retry.awaiting_resend,
+    resent_at: iso(retry.resent_at),
   };
 }
 

@@ -80,6 +80,9 @@ export const SandboxInboxMessage = z
     delivered_at: Time.nullable(),
     read_at: Time.nullable(),
     revoked_at: Time.nullable(),
+    retry_count: z.number().int().meta({ description: "Retry receipts the phone sent for this message (it could not decrypt it)." }),
+    awaiting_resend: z.boolean().meta({ description: "Asked for again and not yet resent: the phone shows no content." }),
+    resent_at: Time.nullable().meta({ description: "When the last resend arrived and opened." }),
   })
   .meta({ id: "SandboxInboxMessage" });
 
@@ -97,6 +100,17 @@ export const SandboxReceiptsResult = z.object({
   phone_number: z.string(),
   type: z.enum(["delivered", "read"]),
   receipts: z.array(z.object({ id: z.string(), sent: z.boolean().meta({ description: "false: the message came from no linked device, so nobody is told." }) })),
+});
+
+export const SandboxRetryReceiptsResult = z.object({
+  phone_number: z.string(),
+  receipts: z.array(
+    z.object({
+      id: z.string(),
+      retry_count: z.number().int(),
+      sent: z.boolean().meta({ description: "false: the message came from no linked device, so nobody is asked." }),
+    }),
+  ),
 });
 
 export const SandboxFaultResult = z.object({

@@ -85,6 +85,8 @@ export const GroupSpecInput = z.object({
 export const CreateGroupInput = GroupSpecInput.extend({ owner: PhoneNumber });
 
 export const ReceiptsInput = z.object({ ids: z.array(z.string().min(1)).min(1).max(500), type: z.enum(["delivered", "read"]) });
+/** Messages the phone received and asks for again, as if it could not decrypt them. */
+export const RetryReceiptsInput = z.object({ ids: z.array(z.string().min(1).max(128)).min(1).max(100) });
 
 export const ScanInput = z.object({ phone_number: PhoneNumber });
 export const ClientScanInput = ScanInput.extend({ qr: z.string().min(1).max(2000) });
@@ -94,12 +96,15 @@ export const PairingCodeInput = z.object({ code: z.string().regex(/^[A-Za-z0-9-]
 
 export const FaultInput = z.object({
   kind: z.enum(FAULT_KINDS as [FaultKind, ...FaultKind[]]),
-  ms: z.number().int().min(0).max(600_000).optional(),
+  ms: z.number().int().min(0).max(600_000).optional().meta({ description: "delay_acks: how long each ack is held; unacked_timeout: how long the client may leave a stanza unanswered (default 60000)." }),
   code: z
     .string()
     .max(16)
     .optional()
-    .meta({ description: "refuse_acks: the ack error code; stream_error: 500, 503, 515, replaced or device_removed." }),
+    .meta({
+      description:
+        "refuse_acks: the ack error code; stream_error: 500, 503, 515, replaced or device_removed; login_failure: the `<failure reason>` 402, 405, 406, 409, 500 or 503.",
+    }),
   count: z
     .number()
     .int()
@@ -108,8 +113,9 @@ export const FaultInput = z.object({
     .optional()
     .meta({
       description:
-        "refuse_upgrade, http_error: how many upgrades in a row fail (default 2); stream_error: how many logins in a row end with it (default 1).",
+        "refuse_upgrade, http_error: how many upgrades in a row fail (default 2); stream_error, login_failure: how many logins in a row end with it (default 1); restart_loop: how many logins are answered 515 (default 100); lose_acks: how many of the client's next answers are lost (default 1).",
     }),
+  expire: z.number().int().min(1).max(30 * 86_400).optional().meta({ description: "login_failure 402: seconds until the temporary ban ends (default 3600)." }),
   status: z.number().int().min(400).max(599).optional().meta({ description: "http_error: the HTTP status of the refused upgrade." }),
 });
 
@@ -119,6 +125,7 @@ export type PhoneMessageContent = z.output<typeof MessageContentRpcInput>;
 export type PhoneMessage = z.output<typeof PhoneMessageRpcInput>;
 export type GroupSpec = z.output<typeof GroupSpecInput>;
 export type ReceiptsRequest = z.output<typeof ReceiptsInput>;
+export type RetryReceiptsRequest = z.output<typeof RetryReceiptsInput>;
 export type FaultRequest = z.output<typeof FaultInput>;
 
 /** Parses driver input at the object's RPC boundary; a failure is a 422 naming the first offending field. */

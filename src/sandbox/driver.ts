@@ -1,5 +1,5 @@
 import { type GroupInfo, groupInfo, newGroupJid } from "./groups";
-import type { CreatePhoneOptions, FaultRequest, GroupSpec, PhoneMessage, PhoneMessageContent, ReceiptPolicyPatch, ReceiptsRequest } from "./driver.schemas";
+import type { CreatePhoneOptions, FaultRequest, GroupSpec, PhoneMessage, PhoneMessageContent, ReceiptPolicyPatch, ReceiptsRequest, RetryReceiptsRequest } from "./driver.schemas";
 import { type InboxMessage, type MediaDownload, type PhoneInfo, type SentByPhone, inboxMessage, iso, phoneInfo, sentResult } from "./driver.present";
 import { SandboxError } from "./errors";
 import type { FaultsHandler } from "./faults.handler";
@@ -8,6 +8,7 @@ import type { LinkingHandler, LinkResult } from "./linking.handler";
 import { sendFromPhone, sendPhoneReceipts } from "./messaging.handler";
 import { parseExtra } from "./content";
 import { buildPhoneMessage } from "./phone-message";
+import { sendRetryReceipts } from "./retries";
 import { checkMedia } from "./phone-side";
 import { createPhoneRow, normalizePhone, parseReceiptPolicy, receiptPolicyOf } from "./phones";
 import type { ServerCore } from "./server.core";
@@ -126,6 +127,12 @@ export class Driver {
   sendReceipts(phoneNumber: string, { ids, type }: ReceiptsRequest) {
     const p = this.requirePhone(phoneNumber);
     return { phone_number: p.phone, type, receipts: sendPhoneReceipts(this.core, p, ids, type) };
+  }
+
+  /** The phone could not decrypt these messages: it asks their sending device for them again. */
+  sendRetryReceipts(phoneNumber: string, { ids }: RetryReceiptsRequest) {
+    const p = this.requirePhone(phoneNumber);
+    return { phone_number: p.phone, receipts: sendRetryReceipts(this.core, p, ids) };
   }
 
   setReceiptPolicy(phoneNumber: string, policy: ReceiptPolicyPatch): PhoneInfo {

@@ -14,7 +14,19 @@ export type FaultKind =
   | "replaced"
   | "delay_acks"
   | "refuse_acks"
-  | "normal_acks";
+  | "normal_acks"
+  | "login_failure"
+  | "restart_loop"
+  | "blackhole"
+  | "stream_error_ack"
+  | "xml_not_well_formed"
+  | "stream_error_503"
+  | "xmlstreamend"
+  | "expire_media"
+  | "mediaretry_unanswered"
+  | "unacked_timeout"
+  | "lose_acks"
+  | "require_tctoken";
 export const FAULT_KINDS: FaultKind[] = [
   "drop",
   "reset",
@@ -28,7 +40,26 @@ export const FAULT_KINDS: FaultKind[] = [
   "delay_acks",
   "refuse_acks",
   "normal_acks",
+  "login_failure",
+  "restart_loop",
+  "blackhole",
+  "stream_error_ack",
+  "xml_not_well_formed",
+  "stream_error_503",
+  "xmlstreamend",
+  "expire_media",
+  "mediaretry_unanswered",
+  "unacked_timeout",
+  "lose_acks",
+  "require_tctoken",
 ];
+
+/** `code` of a login_failure fault: the `<failure reason>` codes a real server answers a login with. */
+export const LOGIN_FAILURE_CODES = [402, 405, 406, 409, 500, 503] as const;
+export type LoginFailureCode = (typeof LOGIN_FAILURE_CODES)[number];
+
+/** What the next logins of a session meet instead of `<success>`. */
+export type LoginRefusal = { kind: "failure"; code: LoginFailureCode; expire: number; remaining: number } | { kind: "restart_loop"; remaining: number };
 
 /** `code` of a stream_error fault: the stream errors real servers send. */
 export const STREAM_ERROR_CODES = ["500", "503", "515", "replaced", "device_removed"] as const;
@@ -56,6 +87,26 @@ export const restartRequired = (): BinaryNode => node("stream:error", { code: "5
 export const serviceUnavailable = (): BinaryNode => node("stream:error", { code: "503" });
 /** The server rejected something the client sent: no code, an unknown child → Baileys badSession (500). */
 export const notWellFormed = (): BinaryNode => node("stream:error", {}, [node("xml-not-well-formed")]);
+
+/**
+ * A login refused (whatsmeow handleConnectFailure; Baileys CB:failure → statusCode = reason):
+ * 402 temporary ban with `code` (TempBanReason, 101 = too many messages to non-contacts) and
+ * `expire` (seconds), 405 client outdated, 406 banned (whatsmeow UnknownLogout), 409 bad user
+ * agent, 500/503 the server's trouble.
+ */
+export function loginFailure(code: LoginFailureCode, expire: number): BinaryNode {
+  const attrs: Record<string, string> = { reason: String(code), location: "sandbox" };
+  if (code === 402) Object.assign(attrs, { code: "101", expire: String(expire) });
+  return node("failure", attrs);
+}
+
+/**
+ * The client left a stanza the server sent unacknowledged: the stream ends naming it, `<ack id
+ * [class]>` as the child (live: mgp25/Chat-API #1262, Baileys #1910) → Baileys badSession (500).
+ */
+export const ackStreamError = (id: string, cls?: string): BinaryNode => node("stream:error", {}, [node("ack", cls ? { id, class: cls } : { id })]);
+/** The server ends the XML stream (token `xmlstreamend`) → Baileys "Connection Terminated by Server", 428. */
+export const streamEnd = (): BinaryNode => node("xmlstreamend", {});
 
 export function streamError(code: StreamErrorCode): BinaryNode {
   switch (code) {

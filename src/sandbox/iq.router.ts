@@ -5,7 +5,7 @@ import type { LinkingHandler } from "./linking.handler";
 import { onMediaConn } from "./media.handler";
 import { onDigest, onKeyFetch, onPrekeyCount, onPrekeyUpload, onRotate } from "./prekeys.handler";
 import type { ServerCore } from "./server.core";
-import { type BinaryNode, children, iqResult } from "./stanzas";
+import { type BinaryNode, children, iqError } from "./stanzas";
 
 export type IqHandler = (core: ServerCore, conn: ServerConnection, iq: BinaryNode) => void | Promise<void>;
 
@@ -41,12 +41,20 @@ export function iqTable(linking: LinkingHandler): ReadonlyMap<string, IqHandler>
   ]);
 }
 
-/** Answers one iq from a logged-in or registering client. Unknown iqs get an empty result and a log line. */
+/**
+ * Answers one iq from a logged-in or registering client. What the server does not implement is
+ * refused, never answered with an empty success a client would take for done: no `xmlns`/`type` →
+ * 400 bad-request (a code whatsmeow's errors.go lists for server iq errors); an unknown operation →
+ * 501 feature-not-implemented, XMPP's stanza error for it (XEP-0086) — whatsmeow's list has no 501,
+ * so the exact code WhatsApp uses here is unconfirmed. Baileys `assertNodeErrorFree` throws with the
+ * code as `data`. Each is logged (`unknown_iq`).
+ */
 export function routeIq(core: ServerCore, table: ReadonlyMap<string, IqHandler>, conn: ServerConnection, iq: BinaryNode): void | Promise<void> {
   const { xmlns, type } = iq.attrs;
   const first = children(iq)[0]?.tag;
   const handler = table.get(`${xmlns}/${type}/${first ?? ""}`);
   if (handler) return handler(core, conn, iq);
   core.log("unknown_iq", { session: conn.sessionId, xmlns, type, first });
-  conn.send(iqResult(iq));
+  if (!xmlns || (type !== "get" && type !== "set" && type !== undefined)) return conn.send(iqError(iq, 400, "bad-request"));
+  conn.send(iqError(iq, 501, "feature-not-implemented"));
 }

@@ -7,7 +7,8 @@ import { banned, replaced, restartRequired, unknownDevice } from "./faults";
 import { buildDeviceIdentity, newRef, openKeyBundle, parseQr, unwrapWithCode, verifyDeviceSign, wrapWithCode } from "./pairing";
 import { accountKey } from "./phones";
 import type { ServerCore } from "./server.core";
-import { type BinaryNode, SERVER_JID, bytesOf, child, iqError, iqResult, lidJid, node, parseJid, pnJid, serverId, unixNow } from "./stanzas";
+import { platformRefusal } from "./platform";
+import { type BinaryNode, SERVER_JID, bytesOf, child, iqError, iqResult, lidJid, node, parseJid, pnJid, serverId, textOf, unixNow } from "./stanzas";
 import type { PhoneRow } from "./world.store";
 
 export interface LinkResult {
@@ -69,6 +70,9 @@ export class LinkingHandler {
       core.log("login_refused", { session: conn.sessionId, phone, device, reason: !c ? "unknown device" : c.status !== "active" ? "logged out" : "noise key mismatch" });
       return conn.end(unknownDevice());
     }
+    // A fault may answer this login with a failure or a stream error instead (faults.handler.ts).
+    const refusal = core.loginRefusal(conn, phone, device);
+    if (refusal) return conn.end(refusal);
     const existing = core.byDeviceOf(phone, device);
     if (existing && existing !== conn && existing.state !== "closed") existing.end(replaced());
     conn.account = { phone, device };
@@ -98,13 +102,19 @@ export class LinkingHandler {
       const wrapped = bytesOf(child(reg, "link_code_pairing_wrapped_companion_ephemeral_pub"));
       const authKey = bytesOf(child(reg, "companion_server_auth_key_pub"));
       if (!conn.registration || !wrapped || !authKey?.equals(conn.registration.clientStatic)) return conn.send(iqError(iq, 400, "bad-request"));
+      const display = textOf(child(reg, "companion_platform_display"));
+      const refusal = platformRefusal(display, textOf(child(reg, "companion_platform_id")));
+      if (refusal) {
+        this.core.log("link_code_refused", { session: conn.sessionId, phone, platform_display: display ?? null, code: 400, why: refusal });
+        return conn.send(iqError(iq, 400, "bad-request"));
+      }
       if (!this.core.store.phone(phone)) {
         this.core.log("link_code_unknown_phone", { session: conn.sessionId, phone });
         return conn.send(iqError(iq, 404, "item-not-found"));
       }
       const ref = newRef();
       conn.registration.codeRequest = { phone, wrappedEphemeral: wrapped, ref };
-      this.core.log("link_code_requested", { session: conn.sessionId, phone });
+      this.core.log("link_code_requested", { session: conn.sessionId, phone, platform_display: display });
       return conn.send(iqResult(iq, [node("link_code_companion_reg", {}, [node("link_code_pairing_ref", {}, Buffer.from(ref))])]));
     }
     if (stage === "companion_finish") {

@@ -119,6 +119,20 @@ export class MediaServer {
     return id ? this.store.blobData(id) : undefined;
   }
 
+  /**
+   * Fault `expire_media`: every file stored so far is past its expiry. The host answers 410 for it
+   * (Baileys re-requests on 404/410, whatsmeow on 403/404/410); the phones still hold their copies.
+   */
+  expireStored(): void {
+    this.store.setMeta("media_expired_through", Buffer.from(String(Date.now())));
+  }
+
+  private expired(id: string): boolean {
+    const through = Number(this.store.getMeta("media_expired_through")?.toString() ?? 0);
+    const info = this.store.blobInfo(id);
+    return Boolean(info && info.created_at <= through);
+  }
+
   async handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (request.method === "POST" && url.pathname.startsWith("/mms/")) return this.upload(request, url);
@@ -144,7 +158,7 @@ export class MediaServer {
   private download(request: Request, url: URL): Response {
     const id = blobIdOf(url.pathname + url.search);
     if (!id || url.searchParams.get("oh") !== this.signature(id)) return new Response("not found", { status: 404 });
-    const file = this.store.blobData(id);
+    const file = this.expired(id) ? undefined : this.store.blobData(id);
     if (!file) return new Response("gone", { status: 410 });
     const headers = { "content-type": "application/octet-stream", "accept-ranges": "bytes" };
     const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.get("range") ?? "");

@@ -7,6 +7,8 @@ import { SandboxError } from "./errors";
 import { decryptGroupMessage, isGroupJid, processGroupSenderKey } from "./groups";
 import { checkMedia, encryptToCompanion, rowFields, stanzaType } from "./phone-side";
 import { receiptPolicyOf } from "./phones";
+import { takeResend } from "./retries";
+import { NO_TCTOKEN, hasWritten, issuePrivacyToken, tokenAccepted } from "./tctoken";
 import type { ServerCore } from "./server.core";
 import { PhoneSignalStore, addressOf, decryptFrom } from "./signal.store";
 import { type BinaryNode, bytesOf, child, children, messageId, node, parseJid, pnJid, unixNow } from "./stanzas";
@@ -51,6 +53,12 @@ export async function onClientMessage(core: ServerCore, conn: ServerConnection, 
   const sender = conn.account!;
   const id = stanza.attrs.id;
   const chatJid = stanza.attrs.to;
+  // A refused message (ack with an error, e.g. 463) is not delivered (whatsmeow send.go: the send failed).
+  const refusal = core.refusalOf(conn);
+  if (refusal) {
+    core.log("message_refused", { id, to: chatJid, from: sender.phone, code: refusal });
+    return core.ackMessage(conn, stanza);
+  }
   const group = isGroupJid(chatJid) ? core.groups.group(chatJid) : undefined;
   const toNodes = children(child(stanza, "participants"), "to");
   const direct = children(stanza, "enc");
@@ -58,12 +66,22 @@ export async function onClientMessage(core: ServerCore, conn: ServerConnection, 
   const copies: { jid: string; enc: BinaryNode }[] = toNodes.flatMap((t) => children(t, "enc").map((enc) => ({ jid: t.attrs.jid, enc })));
   if (!group) for (const enc of direct) copies.push({ jid: chatJid, enc });
   const chatOwner = group ? undefined : core.resolveUser(chatJid);
+  // A restricted account's 1:1 message without the contact's token: refused, not delivered.
+  if (chatOwner && !tokenAccepted(core, conn.sessionId, sender.phone, chatOwner, stanza)) {
+    core.log("message_refused", { id, to: chatJid, from: sender.phone, code: NO_TCTOKEN });
+    return core.ackMessage(conn, stanza, NO_TCTOKEN);
+  }
   const recipients = new Set<string>();
   const store = async (phone: PhoneRow, msg: proto.IMessage, jid: string) => {
     const fromMe = phone.phone === sender.phone;
     const content = describeMessage(msg);
     if (content.media) content.extra.media_status = (await checkMedia(core, content.media)).status;
     if (group) content.extra.participant = sender.phone;
+    // The resend of a message the phone asked for again (retries.ts): it fills the waiting row.
+    if (!fromMe && !group && takeResend(core, phone, id, content)) {
+      recipients.add(phone.phone);
+      return;
+    }
     core.store.upsertMessage({
       owner: phone.phone,
       id,
@@ -166,6 +184,7 @@ export async function sendFromPhone(core: ServerCore, from: PhoneRow, to: PhoneR
   const plain = toBuffer(proto.Message.encode(message).finish());
   const companions = core.store.activeCompanions(to.phone);
   const type = stanzaType(message);
+  const firstWrite = to.phone !== from.phone && !hasWritten(core, from.phone, to.phone);
   for (const c of companions) {
     const enc = await encryptToCompanion(core, keys, c, plain);
     core.deliver(c.phone, c.device, node("message", { from: pnJid(from.phone), sender_lid: `${from.lid}@lid`, id, t: String(ts), type, notify: from.name }, [
@@ -177,6 +196,8 @@ export async function sendFromPhone(core: ServerCore, from: PhoneRow, to: PhoneR
   const row: Omit<MessageRow, "owner" | "direction" | "peer" | "chat_jid"> = { id, from_device: 0, ...rowFields(content), timestamp: ts * 1000, delivered_at: null, read_at: null };
   core.store.upsertMessage({ ...row, owner: from.phone, direction: "out", peer: to.phone, chat_jid: pnJid(to.phone) });
   if (to.phone !== from.phone) core.store.upsertMessage({ ...row, owner: to.phone, direction: "in", peer: from.phone, chat_jid: pnJid(from.phone) });
+  // After the message: the number's devices may now write back to this phone (tctoken.ts).
+  if (firstWrite) issuePrivacyToken(core, from, to);
   return { id, devices: companions.length };
 }
 

@@ -48,11 +48,31 @@ export async function encryptToCompanion(core: ServerCore, store: PhoneSignalSto
       signedPreKey: { keyId: fresh.skey_id, publicKey: fresh.skey_pub, signature: fresh.skey_sig },
       preKey: oneTime && { keyId: oneTime.key_id, publicKey: oneTime.pub },
     });
-    // The real server tells a device its prekey count after one is consumed.
-    if (oneTime) core.deliver(c.phone, c.device, node("notification", { from: "s.whatsapp.net", type: "encrypt", id: serverId(), t: String(unixNow()) }, [
-      node("count", { value: String(core.store.companionPrekeyCount(c.phone, c.device)) }),
-    ]));
+    if (oneTime) notifyIfPrekeysLow(core, c.phone, c.device);
   }
   return encryptFor(store, addr, plain);
 }
 
+/**
+ * The server's own JID as the real server writes it in `from`: a JID pair with no user, which
+ * Baileys decodes as "@s.whatsapp.net" and compares literally (its S_WHATSAPP_NET, e.g. in
+ * handleEncryptNotification) and whatsmeow as `types.ServerJID` (binary/decoder.go readJIDPair).
+ * The bare token "s.whatsapp.net" would reach Baileys as another string.
+ */
+export const SERVER_PAIR_JID = "@s.whatsapp.net";
+
+/** Below this many one-time prekeys a client uploads more (Baileys MIN_PREKEY_COUNT, whatsmeow MinPreKeyCount). */
+export const PREKEY_LOW_WATER = 5;
+
+/**
+ * After a device's one-time prekey was served: the server says how many are left only when they
+ * run low (WA Web's PreKeyLow; Baileys and whatsmeow upload on `count < 5`), never on every use.
+ */
+export function notifyIfPrekeysLow(core: ServerCore, phone: string, device: number): void {
+  const left = core.store.companionPrekeyCount(phone, device);
+  if (left >= PREKEY_LOW_WATER) return;
+  core.log("prekeys_low", { phone, device, count: left });
+  core.deliver(phone, device, node("notification", { from: SERVER_PAIR_JID, type: "encrypt", id: serverId(), t: String(unixNow()) }, [
+    node("count", { value: String(left) }),
+  ]));
+}

@@ -2,6 +2,7 @@ import { Buffer } from "node:buffer";
 import type { ServerConnection } from "./connection";
 import { bigEndian, readBigEndian } from "./crypto";
 import { pushHistorySync } from "./history";
+import { notifyIfPrekeysLow } from "./phone-side";
 import { replenishPrekeys } from "./phones";
 import type { ServerCore } from "./server.core";
 import { type BinaryNode, bytesOf, child, children, iqError, iqResult, node, parseJid } from "./stanzas";
@@ -69,6 +70,7 @@ function keyBundle(core: ServerCore, jid: string): BinaryNode {
   const c = store.companion(phone.phone, target.device);
   if (!c || c.status !== "active") return bundleNode(jid, undefined);
   const oneTime = store.takeCompanionPrekey(c.phone, c.device);
+  if (oneTime) notifyIfPrekeysLow(core, c.phone, c.device);
   return bundleNode(jid, { regId: c.reg_id, identity: c.identity_pub, skeyId: c.skey_id, skeyPub: c.skey_pub, skeySig: c.skey_sig }, oneTime && { id: oneTime.key_id, pub: oneTime.pub });
 }
 

@@ -11,6 +11,7 @@ import {
   PhoneMessageRpcInput,
   ReceiptPolicyInput,
   ReceiptsInput,
+  RetryReceiptsInput,
   parseInput,
 } from "./driver.schemas";
 import { SandboxError } from "./errors";
@@ -132,6 +133,10 @@ export class SandboxObject extends DurableObject<Env> {
 
   async sendReceipts(phoneNumber: string, ids: string[], type: "delivered" | "read") {
     return rpc(() => this.world.driver.sendReceipts(phoneNumber, parseInput(ReceiptsInput, { ids, type })));
+  }
+
+  async sendRetryReceipts(phoneNumber: string, ids: string[]) {
+    return rpc(() => this.world.driver.sendRetryReceipts(phoneNumber, parseInput(RetryReceiptsInput, { ids })));
   }
 
   async setReceiptPolicy(phoneNumber: string, policy: In<typeof ReceiptPolicyInput>) {

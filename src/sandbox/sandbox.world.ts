@@ -7,9 +7,10 @@ import { SandboxError } from "./errors";
 import { FaultsHandler } from "./faults.handler";
 import { type IqHandler, iqTable, routeIq } from "./iq.router";
 import { LinkingHandler } from "./linking.handler";
+import { onMediaRetryRequest } from "./mediaretry.handler";
 import { onClientMessage, onClientReceipt, registerMessaging } from "./messaging.handler";
 import { type CoreOptions, ServerCore } from "./server.core";
-import { type BinaryNode, iqResult, node } from "./stanzas";
+import { type BinaryNode, child, children, iqResult, node } from "./stanzas";
 
 // protobufjs encodes long strings through a Buffer method workerd gets wrong (see buffer-compat).
 fixBufferWrites();
@@ -42,8 +43,8 @@ export class SandboxWorld implements ConnectionHost {
       ["iq", (conn, iq) => this.onIq(conn, iq)],
       // A message before login has no sender to decrypt for.
       ["message", (conn, stanza) => (conn.account ? onClientMessage(this.core, conn, stanza) : undefined)],
-      ["receipt", (conn, stanza) => onClientReceipt(this.core, conn, stanza)],
-      ["ack", ignore],
+      ["receipt", (conn, stanza) => this.onReceipt(conn, stanza)],
+      ["ack", (conn, ack) => this.core.answered(conn, ack.attrs.class, [ack.attrs.id])],
       ["presence", ignore],
       ["chatstate", ignore],
       ["ib", ignore],
@@ -85,6 +86,16 @@ export class SandboxWorld implements ConnectionHost {
     // A pairing socket may only pair: everything else gets an empty result.
     if (conn.state === "registering" && iq.attrs.xmlns !== "md") return conn.send(iqResult(iq));
     return routeIq(this.core, this.iqs, conn, iq);
+  }
+
+  /**
+   * Type server-error: a media re-upload request for the sender's phone. Any other receipt also
+   * answers the messages it names (Baileys sends one instead of an ack for a message it decrypted).
+   */
+  private onReceipt(conn: ServerConnection, receipt: BinaryNode): void | Promise<void> {
+    if (receipt.attrs.type === "server-error") return onMediaRetryRequest(this.core, conn, receipt);
+    this.core.answered(conn, "message", [receipt.attrs.id, ...children(child(receipt, "list"), "item").map((i) => i.attrs.id)]);
+    return onClientReceipt(this.core, conn, receipt);
   }
 
   onClosed(conn: ServerConnection): void {

@@ -2,8 +2,10 @@ import { Buffer } from "node:buffer";
 import { encodeBinaryNode } from "baileys/lib/WABinary/index.js";
 import { Sql, type SqlExec } from "../platform/sql";
 import { issueCertChain } from "./certificates";
+import { AckLedger, UNACKED_TIMEOUT_MS } from "./acks";
 import type { AckPolicy, ServerConnection } from "./connection";
 import { type KeyPair, generateKeyPair, random } from "./crypto";
+import { ackStreamError } from "./faults";
 import { GroupStore } from "./groups";
 import { DEFAULT_MEDIA_HOST, MediaServer, validMediaHost } from "./media";
 import { type BinaryNode, node, parseJid, unixNow } from "./stanzas";
@@ -22,6 +24,12 @@ export type JobRunner = (payload: unknown) => void;
 
 /** Runs once a login is complete (success and offline stanzas sent), e.g. a fault waiting for logins. */
 export type LoginListener = (conn: ServerConnection) => void;
+
+/**
+ * Asked before a linked device's login is accepted: the stanza that answers it instead of
+ * `<success>` (a `<failure>` or a stream error), or undefined to let it through.
+ */
+export type LoginGate = (conn: ServerConnection, phone: string, device: number) => BinaryNode | undefined;
 
 const deviceKey = (phone: string, device: number) => `${phone}:${device}`;
 
@@ -45,7 +53,16 @@ export class ServerCore {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly jobs = new Map<string, JobRunner>();
   private readonly loginListeners: LoginListener[] = [];
+  private readonly loginGates: LoginGate[] = [];
   private readonly setAlarm: (at: number) => void;
+  /** Fault `mediaretry_unanswered`: sessions whose media re-upload requests no phone answers. */
+  readonly unansweredMediaRetries = new Set<string>();
+  /** Fault `unacked_timeout`: how long a session's client may leave a stanza unanswered. */
+  readonly unackedTimeouts = new Map<string, number>();
+  /** Fault `lose_acks`: how many of a session's next answers are lost on the way. */
+  readonly lostAcks = new Map<string, number>();
+  /** Fault `require_tctoken`: sessions whose 1:1 messages need a trusted-contact token (463 without). */
+  readonly tokenRequired = new Set<string>();
 
   constructor(sql: SqlExec, options: CoreOptions = {}) {
     this.setAlarm = options.setAlarm ?? (() => {});
@@ -132,12 +149,36 @@ export class ServerCore {
   }
 
   loggedIn(conn: ServerConnection, phone: string, device: number): void {
+    // From now on every message, receipt and notification sent is owed an answer (acks.ts).
+    conn.ledger = new AckLedger(this.unackedTimeouts.get(conn.sessionId) ?? UNACKED_TIMEOUT_MS, (tag, id) => {
+      // Runs from a bare timer: a socket already gone must not throw out of it.
+      if (conn.state === "closed") return;
+      this.log("unacked_stream_error", { session: conn.sessionId, tag, id });
+      try {
+        conn.end(ackStreamError(id, tag));
+      } catch (err) {
+        this.log("timer_error", { error: String(err) });
+      }
+    });
     this.byDevice.set(deviceKey(phone, device), conn);
     this.bySession.set(conn.sessionId, conn);
   }
 
   onLogin(listener: LoginListener): void {
     this.loginListeners.push(listener);
+  }
+
+  gateLogins(gate: LoginGate): void {
+    this.loginGates.push(gate);
+  }
+
+  /** The first gate's refusal of this login, if any (see LoginGate). */
+  loginRefusal(conn: ServerConnection, phone: string, device: number): BinaryNode | undefined {
+    for (const gate of this.loginGates) {
+      const refusal = gate(conn, phone, device);
+      if (refusal) return refusal;
+    }
+    return undefined;
   }
 
   /** The login is complete (after `<success>` and the offline stanzas): listeners run in order. */
@@ -154,28 +195,48 @@ export class ServerCore {
 
   /** Live sockets, for debugging and tests. */
   sockets() {
-    return this.connections().map((c) => ({ session_id: c.sessionId, state: c.state, phone_number: c.account?.phone ?? null, device: c.account?.device ?? null }));
+    return this.connections().map((c) => ({ session_id: c.sessionId, state: c.state, phone_number: c.account?.phone ?? null, device: c.account?.device ?? null, unacked: c.ledger?.count ?? 0 }));
   }
 
   /** Sends now if that companion is connected, else keeps it for its next login (offline delivery). */
   deliver(phone: string, device: number, stanza: BinaryNode): void {
     const conn = this.byDevice.get(deviceKey(phone, device));
     if (conn && conn.state === "open") conn.send(stanza);
-    else this.store.queueStanza(phone, device, encodeBinaryNode(stanza));
+    // Stored for a later login: it goes out marked `offline`, as real servers mark what waited
+    // (Baileys messages-recv.js processNode queues `attrs.offline` stanzas and upserts them as `append`).
+    else this.store.queueStanza(phone, device, encodeBinaryNode({ ...stanza, attrs: { ...stanza.attrs, offline: "1" } }));
   }
 
   // ---- acks ----
+
+  /** The client answered a stanza it was sent (`<ack>`, or a `<receipt>` for a message), unless a fault loses it. */
+  answered(conn: ServerConnection, tag: string | undefined, ids: (string | undefined)[]): void {
+    const lost = this.lostAcks.get(conn.sessionId) ?? 0;
+    if (lost > 0) {
+      this.lostAcks.set(conn.sessionId, lost - 1);
+      this.log("ack_lost", { session: conn.sessionId, tag, id: ids[0] });
+      return;
+    }
+    for (const id of ids) conn.ledger?.answered(tag, id);
+  }
 
   setAckPolicy(sessionId: string, policy: AckPolicy | undefined): void {
     if (policy) this.ackPolicies.set(sessionId, policy);
     else this.ackPolicies.delete(sessionId);
   }
 
+  /** The error code the server refuses this session's messages with (fault `refuse_acks`), if any. */
+  refusalOf(conn: ServerConnection): string | undefined {
+    const policy = this.ackPolicies.get(conn.sessionId);
+    return policy?.mode === "refuse" ? policy.code : undefined;
+  }
+
   /** The server's ack of a client message, as the session's ack fault says (held, refused or at once). */
-  ackMessage(conn: ServerConnection, stanza: BinaryNode): void {
+  ackMessage(conn: ServerConnection, stanza: BinaryNode, error?: string): void {
     const policy = this.ackPolicies.get(conn.sessionId) ?? { mode: "normal" };
     const attrs: Record<string, string> = { class: "message", id: stanza.attrs.id, from: stanza.attrs.to, t: String(unixNow()) };
     if (policy.mode === "refuse") attrs.error = policy.code;
+    if (error) attrs.error = error;
     const send = () => conn.send(node("ack", attrs));
     if (policy.mode === "delay") this.later(policy.ms, send);
     else send();

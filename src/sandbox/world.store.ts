@@ -208,8 +208,8 @@ export class WorldStore {
       b.id, b.media_type, b.enc_sha256, data.length, chunks, b.uploader, Date.now(),
     );
   }
-  blobInfo(id: string): { id: string; media_type: string; enc_sha256: string; size: number; chunks: number } | undefined {
-    return this.sql.one(`SELECT id, media_type, enc_sha256, size, chunks FROM media_blobs WHERE id = ?`, id);
+  blobInfo(id: string): { id: string; media_type: string; enc_sha256: string; size: number; chunks: number; created_at: number } | undefined {
+    return this.sql.one(`SELECT id, media_type, enc_sha256, size, chunks, created_at FROM media_blobs WHERE id = ?`, id);
   }
   blobData(id: string): Buffer | undefined {
     const info = this.blobInfo(id);

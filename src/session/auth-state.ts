@@ -23,7 +23,7 @@ export interface SqliteAuthState {
   saveCreds(): void;
   /** Whether creds were ever saved (a pairing may still be incomplete: see creds.registered). */
   hasSavedCreds(): boolean;
-  /** Deletes creds and every key (logout); state.creds becomes fresh, unpaired creds. */
+  /** Deletes creds, every key and the sent messages kept for resends (logout); state.creds becomes fresh, unpaired creds. */
   wipe(): void;
 }
 
@@ -108,6 +108,11 @@ export function createSqliteAuthState(storage: DurableObjectStorage): SqliteAuth
       storage.transactionSync(() => {
         sql.exec("DELETE FROM wa_auth_keys");
         sql.exec("DELETE FROM wa_auth_creds");
+        // What this link sent goes with its keys: no new link may resend it (sent-store.ts).
+        // The table is the session schema's (always there in a session object).
+        if (sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sent_messages'").toArray().length > 0) {
+          sql.exec("DELETE FROM sent_messages");
+        }
       });
       state.creds = initAuthCreds();
     },

@@ -1,10 +1,12 @@
-import makeWASocket, { type BaileysEventMap, type UserFacingSocketConfig, type WASocket } from "baileys";
+import makeWASocket, { type BaileysEventMap, type proto, type UserFacingSocketConfig, type WASocket, type WAMessageKey } from "baileys";
+import { browserTuple, DEFAULT_BROWSER } from "../domain/browser";
 import { hardenBaileys } from "../runtime/baileys-hardening";
 import { fixBufferWrites } from "../runtime/buffer-compat";
 import { registerMediaTarget, sandboxMediaHost } from "../runtime/media-target";
 import { registerSocketTarget, type RegisteredTarget, type SocketTarget } from "../runtime/socket-target";
 import { createSqliteAuthState, type SqliteAuthState } from "./auth-state";
-import { createLogger, type LogLevel } from "../platform/log";
+import { resendAllowed, type SentStore } from "./sent-store";
+import { createLogger, log, type LogLevel } from "../platform/log";
 import { sandboxStub } from "../platform/bindings";
 
 // Runs one Baileys socket at a time for a session object: SQLite auth state, the ws shim routed
@@ -61,6 +63,8 @@ export interface BaileysHostOptions {
   storage: DurableObjectStorage;
   destination: SocketDestination;
   logLevel?: LogLevel;
+  /** What this session sent, served to recipients' resend requests (the object's one instance). */
+  sent: SentStore;
   /** Overrides of the socket config (e.g. timeouts, version); auth, URL and logger are the host's. */
   socketConfig?: Partial<UserFacingSocketConfig>;
   /** Every event batch of the current socket (creds are already saved when this runs). */
@@ -68,7 +72,9 @@ export interface BaileysHostOptions {
 }
 
 export const DEFAULT_SOCKET_CONFIG = {
-  browser: ["Gateway", "Chrome", "1.0"],
+  // A real browser/OS pair: WhatsApp refuses pairing codes for unknown ones (domain/browser.ts).
+  // Sessions pass their own (SessionSocket: the session's, else WA_BROWSER).
+  browser: browserTuple(DEFAULT_BROWSER)!,
   markOnlineOnConnect: false,
   connectTimeoutMs: 20_000,
   defaultQueryTimeoutMs: 60_000,
@@ -118,6 +124,8 @@ export class BaileysHost {
         ...socketConfig,
         waWebSocketUrl: target?.url ?? (destination.kind === "whatsapp" ? destination.url : undefined) ?? WHATSAPP_WS_URL,
         auth: this.auth.state,
+        // A recipient's retry receipt asks for the original; Baileys' own cache dies with the object.
+        getMessage: (key) => this.resendable(key, socket),
         logger,
       });
     } catch (err) {
@@ -140,6 +148,22 @@ export class BaileysHost {
       }
     });
     return socket;
+  }
+
+  /**
+   * The content sent under this key's id, only to the chat it was sent to: a retry receipt from
+   * another chat naming our id must not get our message (by PN or by LID, the same user).
+   */
+  private async resendable(key: WAMessageKey, socket: WASocket): Promise<proto.IMessage | undefined> {
+    const stored = key.id ? this.options.sent.get(key.id) : undefined;
+    if (!stored) return undefined;
+    let asker = key.remoteJid ?? "";
+    if (asker.endsWith("@lid")) asker = (await socket.signalRepository?.lidMapping?.getPNForLID(asker).catch(() => null)) ?? asker;
+    if (!resendAllowed(stored.chatJid, asker)) {
+      log.warn({ id: key.id, asked_by: key.remoteJid, chat: stored.chatJid }, "resend asked from another chat; refused");
+      return undefined;
+    }
+    return stored.message;
   }
 
   /** Closes the current socket without logging out; auth state stays for the next start. */

@@ -20,7 +20,11 @@ export function closeSource(error: Error | undefined): DisconnectSource {
  */
 export function serverWord(error: CloseError | undefined): ServerWord | undefined {
   const message = error?.message ?? "";
-  if (message.startsWith("Connection Failure")) return { kind: "failure" };
+  if (message.startsWith("Connection Failure")) {
+    // Baileys keeps the failure's attributes as `data` (a 402 has `expire`, in seconds).
+    const expire = Number((error?.data as { expire?: string } | undefined)?.expire);
+    return { kind: "failure", ...(expire > 0 ? { expire } : {}) };
+  }
   if (!message.startsWith("Stream Errored")) return undefined;
   const child = error?.data as { tag?: string; attrs?: { type?: string } } | undefined;
   return { kind: "stream", conflict: child?.tag === "conflict" ? child.attrs?.type : undefined };

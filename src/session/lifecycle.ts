@@ -2,6 +2,7 @@ import type { BaileysEventMap, WASocket } from "baileys";
 import { attemptsAfterClose, backoffExhausted, reconnectDelay } from "../domain/backoff";
 import { jidToPhone } from "../domain/phone";
 import { qrPngDataUrl } from "../domain/qr";
+import { toTimestamp } from "../domain/time";
 import { classifyDisconnect, SLOW_RETRY_REASON, type DisconnectSource, type ServerWord } from "../domain/session-status";
 import { log } from "../platform/log";
 import { afterLogin, onWake, sleepUntil } from "./connection-mode";
@@ -64,7 +65,7 @@ export class Lifecycle {
         // Local state, then the schedule, then D1. `attempts` stays: only a login that lasts
         // resets the ladder (attemptsAfterClose), so a server that drops every login is backed off.
         const before = meta.state();
-        const after = { ...before, status: "connected" as const, reason: null, phoneNumber, displayName, sleeping: false, openedAt: Date.now(), restarted: false };
+        const after = { ...before, status: "connected" as const, reason: null, phoneNumber, displayName, sleeping: false, openedAt: Date.now(), restarted: false, bannedUntil: null };
         meta.writeState(after);
         await schedule.clear("reconnect");
         const next = afterLogin(meta.config()!, Date.now());
@@ -119,11 +120,16 @@ export class Lifecycle {
       case "reconnect":
         await this.scheduleReconnect(action.reason);
         return;
-      case "stop":
+      case "stop": {
         if (action.unlinked) socket.auth().wipe();
         await schedule.clear("reconnect", "idle", "wake");
-        stream.publish("error", { code: action.reason, message: message ?? action.reason, status_code: statusCode ?? null });
-        await status.set({ status: action.status, reason: action.reason, running: false, attempts: 0 });
+        // A temporary ban lifts by itself: one login is tried when it ends, with the same keys.
+        const retryAt = action.retryAfterMs ? Date.now() + action.retryAfterMs : null;
+        if (retryAt !== null) await schedule.set("reconnect", retryAt);
+        const bannedUntil = retryAt !== null ? toTimestamp(retryAt) : null;
+        stream.publish("error", { code: action.reason, message: message ?? action.reason, status_code: statusCode ?? null, ...(bannedUntil ? { banned_until: bannedUntil } : {}) });
+        await status.set({ status: action.status, reason: action.reason, running: retryAt !== null, attempts: 0, bannedUntil });
+      }
     }
   }
 
@@ -148,6 +154,7 @@ export class Lifecycle {
     // A pending session keeps `pending` (it still needs a scan); a linked one shows the drop.
     await status.set({
       attempts: state.attempts + 1,
+      bannedUntil: null,
       ...(state.status === "pending" ? {} : { status: "disconnected", reason: slow ? SLOW_RETRY_REASON : reason }),
     });
   }

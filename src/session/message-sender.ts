@@ -4,27 +4,46 @@ import { findMessage, pendingMessageIds } from "../db/messages.query";
 import { PENDING_STATUSES, type MessageStatus } from "../db/messages.rows";
 import { failMessages, markMessageSent } from "../db/messages.status";
 import { emitMessageEvent } from "../events/message-events";
+import { ackErrorReason } from "../domain/ack-errors";
 import { chatJid, phoneToJid } from "../domain/phone";
-import { now } from "../domain/time";
+import { toTimestamp } from "../domain/time";
 import { log } from "../platform/log";
 import { downloadMedia, MediaDownloadError } from "./media-download";
 import { buildMessage, type FetchedMedia, type MessageRef } from "./message-content";
-import type { OutboxEntry } from "./outbox";
+import type { Outbox, OutboxEntry } from "./outbox";
+import type { SentStore } from "./sent-store";
+import type { ServerAck, ServerAcks } from "./server-acks";
 import type { OutboxItem } from "../domain/outbox-item";
 import type { SessionConfig } from "./session.types";
 
 // Sends outbox entries through Baileys: checks the number is on WhatsApp (cached), resolves
 // replies and reactions, fetches media, and records the outcome in D1 with its webhook event.
-// What WhatsApp says back is receipts.ts; incoming messages are receive.ts.
+// A message is `sent` once the server acked its stanza (or a receipt of it arrived first); an
+// ack with an error fails it (e.g. 463, no trusted contact token). A missing ack is not a failed
+// attempt: the message may well have been delivered, so it is resent with the same id on the
+// next socket (one message for the recipient, see outbox.ts), for as long as the outbox waits.
+// What WhatsApp says back later is receipts.ts; incoming: receive.ts.
 
-export type SendOutcome = "sent" | "failed" | "retry" | "skipped";
+/** `unacked`: the frame went out but no ack came; resend on the next socket, not an attempt. */
+export type SendOutcome = "sent" | "failed" | "retry" | "unacked" | "skipped";
 
 const MAX_ATTEMPTS = 3;
 // A number's WhatsApp presence is re-checked after this long.
 const CONTACT_TTL_MS = 24 * 60 * 60_000;
+// The server acks a message within a second. Silence longer than a keepalive round (Baileys pings
+// every 30 s and drops the socket 5 s after a missed answer) means the link is dead, not slow.
+export const SERVER_ACK_TIMEOUT_MS = 35_000;
 
 /** A failure that retrying cannot fix. */
 class PermanentFailure extends Error {}
+
+/** The frame was written but no ack came (timeout, or the socket closed first). */
+class AckMissing extends Error {}
+
+/** How a sender ends a socket whose server went silent: as Baileys' keepalive does (408, connectionLost). */
+function silentServerError(): Error {
+  return Object.assign(new Error("Connection was lost: no server ack"), { output: { statusCode: 408 } });
+}
 
 /** Final failure: the row becomes `failed` with its cost refunded (once), and subscribers hear of it. */
 export async function failMessage(env: Env, messageId: string, reason: string, statuses: readonly MessageStatus[] = PENDING_STATUSES): Promise<void> {
@@ -33,14 +52,27 @@ export async function failMessage(env: Env, messageId: string, reason: string, s
 }
 
 export class MessageSender {
+  /** When the last frame was written (epoch ms): a message's delay_between counts from it. */
+  lastWrittenAt: number | undefined;
+
   /** Over the session object's SQLite, once its schema ran (session.schema.ts). */
   constructor(
     private readonly env: Env,
     private readonly sql: SqlStorage,
+    private readonly acks: ServerAcks,
+    private readonly sentStore: SentStore,
+    private readonly outbox: Outbox,
+    /** Tests use a short one (SessionConfig.ackTimeoutMs overrides it per session). */
+    private readonly ackTimeoutMs = SERVER_ACK_TIMEOUT_MS,
   ) {}
 
   async send(socket: WASocket, config: SessionConfig, entry: OutboxEntry): Promise<SendOutcome> {
     const { item } = entry;
+    this.lastWrittenAt = undefined;
+    // Acked before and only its D1 record failed: write that, never send it again.
+    if (entry.ackedAt !== null) return this.recordAcked(entry);
+    // The socket is ending (e.g. after a missing ack): wait for the next one, not an attempt.
+    if (!socket.ws.isOpen) return "unacked";
     // Failed (and refunded) elsewhere meanwhile, e.g. by the dead-letter consumer: never send it.
     if (!(await pendingMessageIds(database(this.env), [item.messageId])).has(item.messageId)) return "skipped";
     try {
@@ -50,8 +82,12 @@ export class MessageSender {
       const refs = await this.resolveRefs(config, item);
       const media = item.mediaUrl ? await this.fetchMedia(item) : null;
       const built = buildMessage(item, entry.waId, media, refs);
-      await socket.sendMessage(jid, built.content, built.options);
+      return await this.sendAndRecord(socket, config, jid, entry, built);
     } catch (err) {
+      if (err instanceof AckMissing) {
+        log.warn({ message: item.messageId, err }, "no server ack; resending on the next socket");
+        return "unacked";
+      }
       if (err instanceof PermanentFailure || entry.attempts >= MAX_ATTEMPTS) {
         await this.fail(item.messageId, err instanceof PermanentFailure ? err.message : `send_failed: ${errorText(err)}`);
         return "failed";
@@ -59,9 +95,65 @@ export class MessageSender {
       log.warn({ message: item.messageId, attempt: entry.attempts, err }, "send failed, will retry");
       return "retry";
     }
-    const row = await markMessageSent(database(this.env), item.messageId, entry.waId, now());
-    if (row) await emitMessageEvent(this.env, "message.sent", row);
-    return "sent";
+  }
+
+  /** Sends, keeps the content for resends, and records what the server's ack says. */
+  private async sendAndRecord(
+    socket: WASocket,
+    config: SessionConfig,
+    jid: string,
+    entry: OutboxEntry,
+    built: ReturnType<typeof buildMessage>,
+  ): Promise<SendOutcome> {
+    const { item, waId } = entry;
+    const waiting = this.acks.expect(socket, waId, config.ackTimeoutMs ?? this.ackTimeoutMs);
+    try {
+      this.lastWrittenAt = Date.now();
+      const sent = await socket.sendMessage(jid, built.content, built.options);
+      // Before the ack: a recipient that cannot decrypt asks for a resend (getMessage).
+      if (sent?.message) this.sentStore.save(waId, jid, sent.message);
+      let ack: ServerAck;
+      try {
+        ack = await waiting.ack;
+      } catch (err) {
+        throw new AckMissing(errorText(err));
+      }
+      if (ack === "timeout") {
+        // The socket looks open but the server is silent: end it so the lifecycle reconnects,
+        // and the resend goes out on a live socket.
+        void socket.end(silentServerError()).catch(() => {});
+        throw new AckMissing("no server ack");
+      }
+      if (ack.error) {
+        log.warn({ message: item.messageId, ack_error: ack.error }, "server refused the message");
+        // Never delivered, so never asked for again.
+        this.sentStore.forget(waId);
+        throw new PermanentFailure(ackErrorReason(ack.error));
+      }
+      if (ack.via === "receipt") log.info({ message: item.messageId }, "receipt before the server ack: accepted");
+      // In the object's own SQLite first, synchronously: whatever D1 does, no second send.
+      const ackedAt = Date.now();
+      this.outbox.markAcked(item.messageId, ackedAt);
+      return await this.recordAcked({ ...entry, ackedAt });
+    } finally {
+      // Receipts of this message held by ServerAcks.settled may go on (a refusal has none).
+      waiting.done();
+    }
+  }
+
+  /**
+   * `sent` in D1 (at the ack's time) for a message the server acked, with its event. A D1
+   * failure is a `retry` of this write alone; an acked message never fails or is refunded.
+   */
+  async recordAcked(entry: OutboxEntry): Promise<SendOutcome> {
+    try {
+      const row = await markMessageSent(database(this.env), entry.item.messageId, entry.waId, toTimestamp(entry.ackedAt ?? Date.now()));
+      if (row) await emitMessageEvent(this.env, "message.sent", row);
+      return "sent";
+    } catch (err) {
+      log.warn({ message: entry.item.messageId, err }, "acked message not recorded in D1; will retry the write");
+      return "retry";
+    }
   }
 
   /** Final failure: the row becomes `failed` with its cost refunded (once), and subscribers hear of it. */

@@ -10,6 +10,7 @@ import type { MessageSender } from "./message-sender";
 import type { Outbox } from "./outbox";
 import { Reconciler } from "./reconcile";
 import type { Schedule } from "./schedule";
+import type { SentStore } from "./sent-store";
 import type { SessionMeta } from "./session-state";
 import type { SessionSocket } from "./session-socket";
 import type { SessionConfig } from "./session.types";
@@ -19,7 +20,8 @@ import type { StatusReporter } from "./status-reporter";
 // waits while the socket is down, fails what can never be sent. Also keeps the outbox in step
 // with D1 (reconcile) and takes the bot's replies straight in.
 
-// Messages wait this long for a session that is down before they fail (and are refunded).
+// Messages wait this long for a session that is down before they fail (and are refunded). One
+// whose frame went out without an ack fails as `unconfirmed`: it may have been delivered.
 const OUTBOX_MAX_WAIT_MS = 24 * 60 * 60_000;
 export const OUTBOX_RECHECK_MS = 30_000;
 // One alarm run sends for at most this long, then yields to the next alarm.
@@ -39,6 +41,7 @@ export interface DrainParts {
   socket: SessionSocket;
   sender: MessageSender;
   bot: AutoReply;
+  sent: SentStore;
 }
 
 export class OutboxDrain {
@@ -88,6 +91,8 @@ export class OutboxDrain {
     const config = this.p.meta.config();
     if (!config) return 0;
     this.reconciledAt = Date.now();
+    // Housekeeping on the alarm too: a session that stopped sending still forgets old content.
+    this.p.sent.prune(Date.now(), true);
     try {
       this.reconciler ??= new Reconciler(this.p.outbox, config.id);
       const { adopted, complete } = await this.reconciler.run(database(this.p.env), { full });
@@ -126,13 +131,19 @@ export class OutboxDrain {
     const state = meta.state();
     if (state.status === "banned" || state.status === "failed" || state.reason === "logged_out") {
       for (const entry of outbox.held()) {
+        // The server took an acked one: it is sent, whatever became of the session since.
+        if (entry.ackedAt !== null) {
+          if ((await sender.recordAcked(entry)) === "sent") outbox.forget(entry.item.messageId);
+          else outbox.postpone(entry.item.messageId, Date.now() + OUTBOX_RECHECK_MS);
+          continue;
+        }
         await sender.fail(entry.item.messageId, `session_${state.reason ?? state.status}`);
         outbox.forget(entry.item.messageId);
       }
       return this.schedule();
     }
     for (const entry of outbox.expired(Date.now() - OUTBOX_MAX_WAIT_MS)) {
-      await sender.fail(entry.item.messageId, "session_unavailable");
+      await sender.fail(entry.item.messageId, this.p.sent.has(entry.waId) ? "unconfirmed" : "session_unavailable");
       outbox.forget(entry.item.messageId);
     }
     if (!socket.current || !socket.ready || state.status !== "connected") {
@@ -146,20 +157,29 @@ export class OutboxDrain {
       return;
     }
     const deadline = Date.now() + OUTBOX_BURST_MS;
+    let socketEnding = false;
     while (Date.now() < deadline && socket.current) {
       const entry = outbox.takeNext();
       if (!entry) break;
       const outcome = await sender.send(socket.current, config, entry);
       if (outcome === "retry") {
         outbox.postpone(entry.item.messageId, Date.now() + outboxRetryDelayMs(entry.attempts));
+      } else if (outcome === "unacked") {
+        // That socket is ending (message-sender.ts): the resend waits for the next one.
+        outbox.requeue(entry.item.messageId);
+        socketEnding = true;
+        break;
       } else {
-        outbox.finish(entry.item.messageId, outcome === "sent" ? entry.item.delayBetweenMs : 0);
+        // delay_between counts from when the frame was written, not from the ack.
+        outbox.finish(entry.item.messageId, outcome === "sent" ? entry.item.delayBetweenMs : 0, Date.now(), outcome === "sent" ? sender.lastWrittenAt : undefined);
       }
       // Let other calls in between sends (locally every object shares one thread): a
       // `delay_between: 0` burst must not hold the runtime.
       await yieldToEventLoop();
     }
     await socket.touchIdle();
+    // The next socket's `open` reschedules the outbox; until then only the usual recheck.
+    if (socketEnding) return this.p.schedule.set("outbox", Date.now() + OUTBOX_RECHECK_MS);
     await this.schedule();
   }
 }

@@ -14,6 +14,8 @@ export interface OutboxEntry {
   waId: string;
   attempts: number;
   dueAt: number;
+  /** When the server acked it (epoch ms); then only its D1 record is left to write. */
+  ackedAt: number | null;
 }
 
 type Row = {
@@ -22,6 +24,7 @@ type Row = {
   item: string;
   attempts: number;
   due_at: number;
+  acked_at: number | null;
 };
 
 export function newWhatsAppMessageId(): string {
@@ -63,20 +66,28 @@ export class Outbox {
   takeNext(now = Date.now()): OutboxEntry | undefined {
     if (this.pausedUntil() > now) return undefined;
     const row = this.sql
-      .exec<Row>("SELECT message_id, wa_id, item, attempts, due_at FROM outbox WHERE state != 'done' AND due_at <= ? ORDER BY due_at, seq LIMIT 1", now)
+      .exec<Row>("SELECT message_id, wa_id, item, attempts, due_at, acked_at FROM outbox WHERE state != 'done' AND due_at <= ? ORDER BY due_at, seq LIMIT 1", now)
       .toArray()[0];
     if (!row) return undefined;
     this.sql.exec("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE message_id = ?", row.message_id);
-    return { item: JSON.parse(row.item), waId: row.wa_id, attempts: row.attempts + 1, dueAt: row.due_at };
+    return { item: JSON.parse(row.item), waId: row.wa_id, attempts: row.attempts + 1, dueAt: row.due_at, ackedAt: row.acked_at };
   }
 
-  /** The message left WhatsApp's hands or failed for good: forget it and pause before the next. */
-  finish(messageId: string, pauseMs: number, now = Date.now()): void {
+  /** The server took it: from now on only its D1 record may be retried, never the send. */
+  markAcked(messageId: string, at: number): void {
+    this.sql.exec("UPDATE outbox SET acked_at = ? WHERE message_id = ? AND acked_at IS NULL", at, messageId);
+  }
+
+  /**
+   * The message left WhatsApp's hands or failed for good: forget it and pause before the next,
+   * counted from `pauseFrom` (when its frame was written; the ack's delay is not a pause).
+   */
+  finish(messageId: string, pauseMs: number, now = Date.now(), pauseFrom = now): void {
     this.sql.exec("UPDATE outbox SET state = 'done', item = '{}', due_at = ? WHERE message_id = ?", now, messageId);
     this.sql.exec("DELETE FROM outbox WHERE state = 'done' AND due_at < ?", now - DONE_KEPT_MS);
     this.sql.exec(
       "INSERT INTO outbox_meta (key, value) VALUES ('paused_until', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-      now + pauseMs,
+      pauseFrom + pauseMs,
     );
   }
 
@@ -85,14 +96,23 @@ export class Outbox {
     this.sql.exec("UPDATE outbox SET state = 'pending', due_at = ? WHERE message_id = ?", until, messageId);
   }
 
+  /**
+   * The frame went out but the server never acked it: send the same id again on the next
+   * socket. Not a failed attempt (it may have been delivered), and its due time stays, so the
+   * outbox's max wait still bounds it.
+   */
+  requeue(messageId: string): void {
+    this.sql.exec("UPDATE outbox SET state = 'pending', attempts = max(0, attempts - 1) WHERE message_id = ?", messageId);
+  }
+
   /** Everything still held, oldest first (used when the session can never send them). */
   held(): OutboxEntry[] {
     return this.select("state != 'done'");
   }
 
-  /** Everything that has been due since before `before` (epoch ms) and is still held. */
+  /** Everything that has been due since before `before` (epoch ms) and is still held, unless acked. */
   expired(before: number): OutboxEntry[] {
-    return this.select("state != 'done' AND due_at < ?", before);
+    return this.select("state != 'done' AND acked_at IS NULL AND due_at < ?", before);
   }
 
   /**
@@ -108,8 +128,8 @@ export class Outbox {
   }
 
   private select(where: string, ...bindings: unknown[]): OutboxEntry[] {
-    const rows = this.sql.exec<Row>(`SELECT message_id, wa_id, item, attempts, due_at FROM outbox WHERE ${where} ORDER BY seq`, ...bindings).toArray();
-    return rows.map((r) => ({ item: JSON.parse(r.item), waId: r.wa_id, attempts: r.attempts, dueAt: r.due_at }));
+    const rows = this.sql.exec<Row>(`SELECT message_id, wa_id, item, attempts, due_at, acked_at FROM outbox WHERE ${where} ORDER BY seq`, ...bindings).toArray();
+    return rows.map((r) => ({ item: JSON.parse(r.item), waId: r.wa_id, attempts: r.attempts, dueAt: r.due_at, ackedAt: r.acked_at }));
   }
 
   /** When the last full reconcile with D1 started (epoch ms), or null if never. */

@@ -5,7 +5,9 @@ import { PENDING_STATUSES } from "../db/messages.rows";
 import { markMessagesByProvider } from "../db/messages.status";
 import { emitMessageEvent } from "../events/message-events";
 import { now } from "../domain/time";
+import { ackErrorReason } from "../domain/ack-errors";
 import { failMessage } from "./message-sender";
+import type { ServerAcks } from "./server-acks";
 import type { SessionConfig } from "./session.types";
 
 // What WhatsApp says back about messages this session sent: delivery and read receipts, and a
@@ -42,22 +44,40 @@ export function receiptsInUpsert(upsert: BaileysEventMap["messages.upsert"]): Re
   return batch;
 }
 
+/** The error code Baileys puts on an ERROR update (handleBadAck: messageStubParameters [code]), by id. */
+export function errorCodesInUpdates(updates: WAMessageUpdate[]): Map<string, string> {
+  const codes = new Map<string, string>();
+  for (const { key, update } of updates) {
+    const code = update.messageStubParameters?.[0];
+    if (key.fromMe && key.id && update.status === STATUS_ERROR && code) codes.set(key.id, String(code));
+  }
+  return codes;
+}
+
 export class Receipts {
-  constructor(private readonly env: Env) {}
+  constructor(
+    private readonly env: Env,
+    private readonly acks: ServerAcks,
+  ) {}
 
   /** Delivery and read receipts (and server-side errors) of messages we sent. */
   async onUpdates(config: SessionConfig, updates: WAMessageUpdate[]): Promise<void> {
-    await this.apply(config, receiptsInUpdates(updates));
+    await this.apply(config, receiptsInUpdates(updates), errorCodesInUpdates(updates));
   }
 
-  async apply(config: SessionConfig, batch: ReceiptBatch): Promise<void> {
+  async apply(config: SessionConfig, batch: ReceiptBatch, errorCodes = new Map<string, string>()): Promise<void> {
     const db = database(this.env);
+    // A delivery or read receipt may overtake the ack (or the sender's D1 write of it); an
+    // ERROR is the refusal itself, which the sender reads from the ack: it proves nothing.
+    const receipted = [...batch].filter(([status]) => status >= STATUS_DELIVERED).flatMap(([, ids]) => ids);
+    await this.acks.settled(receipted);
     for (const [status, ids] of batch) {
       if (status === STATUS_ERROR) {
         for (const id of ids) {
           const row = await findMessageByProvider(db, config.id, id);
-          // WhatsApp refused a message it had acked as sent.
-          if (row) await failMessage(this.env, row.id, "rejected_by_whatsapp", [...PENDING_STATUSES, "sent"]);
+          // WhatsApp refused a message (a message still pending is failed by the sender itself).
+          const code = errorCodes.get(id);
+          if (row) await failMessage(this.env, row.id, code ? ackErrorReason(code) : "rejected_by_whatsapp", [...PENDING_STATUSES, "sent"]);
         }
         continue;
       }

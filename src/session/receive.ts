@@ -1,4 +1,4 @@
-import { BufferJSON, downloadMediaMessage, type BaileysEventMap, type WAMessage, type WASocket } from "baileys";
+import { BufferJSON, proto, type BaileysEventMap, type WAMessage, type WASocket } from "baileys";
 import { database } from "../db/client";
 import { insertIncomingMessage } from "../db/messages.incoming";
 import { emitMessageEvent } from "../events/message-events";
@@ -6,6 +6,7 @@ import { jidToPhone } from "../domain/phone";
 import { now, toTimestamp } from "../domain/time";
 import type { ReceivedMessage } from "./auto-reply";
 import { describeMessage } from "./incoming";
+import { downloadIncomingMedia } from "./incoming-media";
 import type { FetchedMedia } from "./message-content";
 import { receiptsInUpsert, type Receipts } from "./receipts";
 import type { SessionConfig } from "./session.types";
@@ -41,8 +42,11 @@ export class MessageReceiver {
   async incomingMedia(socket: WASocket | undefined, messageId: string): Promise<FetchedMedia | null> {
     const row = this.sql.exec<{ wa_message: string }>("SELECT wa_message FROM inbound_media WHERE message_id = ?", messageId).toArray()[0];
     if (!row) return null;
-    const msg = JSON.parse(row.wa_message, BufferJSON.reviver) as WAMessage;
-    const bytes = await downloadMediaMessage(msg, "buffer", {}, socket ? { reuploadRequest: socket.updateMediaMessage, logger: undefined as never } : undefined);
+    // Back to a proto: the stored JSON has its bytes (the media key) as base64 strings, which the
+    // download accepts but the media retry request would derive a wrong key from.
+    const msg = proto.WebMessageInfo.fromObject(JSON.parse(row.wa_message, BufferJSON.reviver)) as WAMessage;
+    const { bytes, reuploaded } = await downloadIncomingMedia(socket, msg);
+    if (reuploaded) this.sql.exec("UPDATE inbound_media SET wa_message = ? WHERE message_id = ?", JSON.stringify(reuploaded, BufferJSON.replacer), messageId);
     const described = describeMessage(msg);
     return { bytes: new Uint8Array(bytes), mimetype: described?.media?.mimetype ?? "application/octet-stream" };
   }

@@ -1,6 +1,8 @@
 import type { BaileysEventMap, WASocket } from "baileys";
-import { isLogLevel } from "../platform/log";
+import { browserTuple, DEFAULT_BROWSER } from "../domain/browser";
+import { isLogLevel, log } from "../platform/log";
 import { BaileysHost } from "./baileys-host";
+import type { SentStore } from "./sent-store";
 import { idleCloseAt } from "./connection-mode";
 import type { Schedule } from "./schedule";
 import type { SessionMeta } from "./session-state";
@@ -33,18 +35,30 @@ export class SessionSocket {
     private readonly meta: SessionMeta,
     private readonly schedule: Schedule,
     private readonly onEvents: SocketEvents,
+    /** The object's one store of sent messages, for resends (sent-store.ts). */
+    private readonly sent: SentStore,
   ) {}
 
   auth() {
     return this.ensureHost().auth;
   }
 
+  /** Linked = paired: `account` is set only on pair-success; `me` alone may be an accepted code. */
   isLinked(): boolean {
-    return Boolean(this.auth().state.creds.me?.id);
+    const creds = this.auth().state.creds;
+    return Boolean(creds.me?.id && creds.account);
   }
 
   open(): void {
     if (this.current) return;
+    // A pairing code accepted but never entered left `me` without a link: Baileys would log in
+    // as that never-linked device (401, keys wiped) instead of showing a QR.
+    const auth = this.auth();
+    if (auth.state.creds.me && !auth.state.creds.account) {
+      auth.state.creds.me = undefined;
+      auth.state.creds.pairingCode = undefined;
+      auth.saveCreds();
+    }
     this.qr = null;
     this.ready = false;
     this.current = this.ensureHost().start();
@@ -117,9 +131,18 @@ export class SessionSocket {
         ? { kind: "sandbox", accountId: config.accountId, sessionId: config.id }
         : { kind: "whatsapp", url: (this.env as DestinationVars).WHATSAPP_WS_URL || undefined },
       logLevel: isLogLevel(logLevel) ? logLevel : "warn",
-      socketConfig: config.qrTimeoutMs ? { qrTimeout: config.qrTimeoutMs } : undefined,
+      socketConfig: { browser: this.browserTuple(), ...(config.qrTimeoutMs ? { qrTimeout: config.qrTimeoutMs } : {}) },
       onEvents: (events, socket) => this.onEvents(events, socket),
+      sent: this.sent,
     });
     return this.host;
+  }
+
+  /** The session's "Browser (OS)", else the WA_BROWSER var, else a real default pair. */
+  browserTuple(): [string, string, string] {
+    const configured = this.meta.config()?.browser ?? this.env.WA_BROWSER;
+    const tuple = configured ? browserTuple(configured) : null;
+    if (configured && !tuple) log.warn({ session: this.meta.config()?.id, browser: configured }, `browser is not "Browser (OS)"; using ${DEFAULT_BROWSER}`);
+    return tuple ?? browserTuple(DEFAULT_BROWSER)!;
   }
 }

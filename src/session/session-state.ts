@@ -18,6 +18,8 @@ export interface SessionState {
   openedAt: number | null;
   /** A 515 restart was taken since the last login: the next one goes through the backoff. */
   restarted: boolean;
+  /** End of a temporary ban (ISO), while one holds. */
+  bannedUntil: string | null;
 }
 
 export const INITIAL_STATE: SessionState = {
@@ -30,6 +32,7 @@ export const INITIAL_STATE: SessionState = {
   attempts: 0,
   openedAt: null,
   restarted: false,
+  bannedUntil: null,
 };
 
 export class SessionMeta {

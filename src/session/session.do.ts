@@ -10,10 +10,13 @@ import { EventStream, type StoredEvent } from "./event-stream";
 import { Lifecycle } from "./lifecycle";
 import { MessageSender } from "./message-sender";
 import { Outbox } from "./outbox";
+import { requestPairingCode, type PairingCodeAnswer } from "./pairing-code";
 import { OUTBOX_RECHECK_MS, OutboxDrain, RECONCILE_EVERY_MS } from "./outbox-drain";
 import { Receipts } from "./receipts";
 import { MessageReceiver } from "./receive";
 import { Schedule, type DueTask } from "./schedule";
+import { SentStore } from "./sent-store";
+import { ServerAcks } from "./server-acks";
 import { migrateSessionSchema } from "./session.schema";
 import { INITIAL_STATE, SessionMeta } from "./session-state";
 import { SessionSocket } from "./session-socket";
@@ -41,6 +44,8 @@ export class SessionObject extends DurableObject<Env> {
   private readonly lifecycle: Lifecycle;
   /** Last full reconcile asked by the sweep (epoch ms; in memory, so a wake allows one at once). */
   private fullReconciledAt = 0;
+  /** A pairing-code request is waiting for WhatsApp's answer (in memory: it dies with the socket). */
+  private pairingInFlight = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -52,13 +57,16 @@ export class SessionObject extends DurableObject<Env> {
     this.schedule = new Schedule(ctx.storage);
     this.outbox = new Outbox(sql);
     this.status = new StatusReporter(env, this.meta, this.stream);
-    this.sender = new MessageSender(env, sql);
-    const receipts = new Receipts(env);
+    const acks = new ServerAcks();
+    // One store of sent messages: the sender writes it, the socket serves resends from it.
+    const sent = new SentStore(sql);
+    this.sender = new MessageSender(env, sql, acks, sent, this.outbox);
+    const receipts = new Receipts(env, acks);
     this.receiver = new MessageReceiver(env, sql, receipts);
     this.bot = new AutoReply(env, sql);
-    this.conn = new SessionSocket(env, ctx.storage, this.meta, this.schedule, (events, socket) => this.lifecycle.onEvents(events, socket));
+    this.conn = new SessionSocket(env, ctx.storage, this.meta, this.schedule, (events, socket) => this.lifecycle.onEvents(events, socket), sent);
     const parts = { env, meta: this.meta, status: this.status, stream: this.stream, schedule: this.schedule, outbox: this.outbox, socket: this.conn };
-    this.drain = new OutboxDrain({ ...parts, sender: this.sender, bot: this.bot });
+    this.drain = new OutboxDrain({ ...parts, sender: this.sender, bot: this.bot, sent });
     this.lifecycle = new Lifecycle({ ...parts, drain: this.drain, receiver: this.receiver, receipts });
     // Run overdue work on wake: a session that should be linked but lost its socket to an
     // eviction or a deploy reconnects now rather than at the next alarm.
@@ -90,12 +98,22 @@ export class SessionObject extends DurableObject<Env> {
     return this.conn.nextQr(timeoutMs);
   }
 
-  async requestPairingCode(phone: string): Promise<string> {
-    // Baileys can ask for a code once the socket is up and waiting to be linked.
-    const qr = await this.waitForQr(15_000);
-    const socket = this.conn.current;
-    if (!qr || !socket) throw rpcError(409, "The session is not ready to pair; reconnect it and try again.");
-    return socket.requestPairingCode(phone);
+  /** A pairing code for `phone`, once WhatsApp accepted the request (pairing-code.ts). */
+  async requestPairingCode(phone: string, timeoutMs?: number): Promise<PairingCodeAnswer> {
+    // One request at a time: a second code would replace the first one's creds mid-flight.
+    if (this.pairingInFlight) return { kind: "busy" };
+    this.pairingInFlight = true;
+    try {
+      // Baileys can ask for a code once the socket is up and waiting to be linked.
+      const qr = await this.waitForQr(15_000);
+      const socket = this.conn.current;
+      if (!qr || !socket) throw rpcError(409, "The session is not ready to pair; reconnect it and try again.");
+      const answer = await requestPairingCode(socket, this.conn.auth(), this.conn.browserTuple(), phone, timeoutMs);
+      if (answer.kind !== "code") log.warn({ session: this.config()?.id, answer }, "WhatsApp did not accept the pairing-code request");
+      return answer;
+    } finally {
+      this.pairingInFlight = false;
+    }
   }
 
   /**
@@ -171,6 +189,8 @@ export class SessionObject extends DurableObject<Env> {
       running: false,
       sleeping: false,
       attempts: 0,
+      // A ban stays, but its retry at expiry was just dropped: no expiry is promised any more.
+      bannedUntil: null,
       ...(state.status === "banned" ? {} : { status: "disconnected", reason: "disconnected_by_user" }),
     });
   }
@@ -187,6 +207,7 @@ export class SessionObject extends DurableObject<Env> {
       sleeping: false,
       attempts: 0,
       restarted: false,
+      bannedUntil: null,
       status: linked ? this.meta.state().status : "pending",
       reason: linked ? "reconnecting" : null,
     });
@@ -197,7 +218,7 @@ export class SessionObject extends DurableObject<Env> {
   /** Unlinks from the phone (when linked and reachable) and wipes the keys. */
   async logout(): Promise<void> {
     await this.lifecycle.unlink();
-    await this.status.set({ status: "disconnected", reason: "logged_out", running: false, sleeping: false, attempts: 0 });
+    await this.status.set({ status: "disconnected", reason: "logged_out", running: false, sleeping: false, attempts: 0, bannedUntil: null });
   }
 
   /** Logs out when linked, then erases everything this object stored. */

@@ -44,6 +44,15 @@ const MIGRATIONS: readonly Migration[] = [
   ],
   // The object's version now lives in `schema_version`; the older row in session_meta goes.
   ["DELETE FROM session_meta WHERE key = 'schema_version'"],
+  // The content of each sent message, served to Baileys' getMessage when a recipient asks for
+  // a resend (sent-store.ts); kept as long as WhatsApp may ask.
+  [
+    "CREATE TABLE IF NOT EXISTS sent_messages (wa_id TEXT PRIMARY KEY, chat_jid TEXT NOT NULL, content TEXT NOT NULL, created_at INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS sent_messages_created ON sent_messages (created_at)",
+  ],
+  // When the server acked an outbox entry (epoch ms): recorded before D1 is written, so a D1
+  // failure retries the write, never the send (outbox.ts markAcked).
+  ["ALTER TABLE outbox ADD COLUMN acked_at INTEGER"],
 ];
 
 const AUTH_MIGRATIONS: readonly Migration[] = [

@@ -13,6 +13,10 @@ export interface SessionConfig {
   wakeIntervalMs: number;
   /** How long each QR code lives before the next one (WhatsApp: 60 s, then 20 s). */
   qrTimeoutMs?: number;
+  /** "Browser (OS)" the socket announces (domain/browser.ts); unset: the WA_BROWSER var. */
+  browser?: string;
+  /** How long a sent message waits for the server's ack (message-sender.ts); tests shorten it. */
+  ackTimeoutMs?: number;
 }
 
 export interface SessionSnapshot {

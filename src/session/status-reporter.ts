@@ -20,6 +20,8 @@ export class StatusReporter {
   async set(patch: Partial<SessionState>): Promise<void> {
     const before = this.meta.state();
     const after = { ...before, ...patch };
+    // A ban's expiry means nothing once the session is no longer banned.
+    if (after.status !== "banned") after.bannedUntil = null;
     this.meta.writeState(after);
     await this.publish(before, after);
   }
@@ -29,14 +31,17 @@ export class StatusReporter {
     const config = this.meta.config();
     if (!config) return;
     const d1: SessionStatePatch = { lastSeenAt: now() };
-    const statusChanged = after.status !== before.status || after.reason !== before.reason;
+    const statusChanged = after.status !== before.status || after.reason !== before.reason || after.bannedUntil !== before.bannedUntil;
     if (statusChanged) Object.assign(d1, { status: after.status, reason: after.reason });
+    if (after.bannedUntil !== before.bannedUntil) d1.bannedUntil = after.bannedUntil;
     if (after.phoneNumber !== before.phoneNumber) d1.phoneNumber = after.phoneNumber;
     if (after.displayName !== before.displayName) d1.displayName = after.displayName;
     await updateSessionState(database(this.env), config.id, d1);
     if (statusChanged) {
-      this.stream.publish("status", { status: after.status, reason: after.reason });
-      await this.emit("session.status", { status: after.status, reason: after.reason, phone_number: after.phoneNumber });
+      // Additive: only a temporary ban with a known end carries `banned_until`.
+      const ban = after.bannedUntil ? { banned_until: after.bannedUntil } : {};
+      this.stream.publish("status", { status: after.status, reason: after.reason, ...ban });
+      await this.emit("session.status", { status: after.status, reason: after.reason, phone_number: after.phoneNumber, ...ban });
     }
   }
 

@@ -2,6 +2,7 @@ import type { BaileysEventMap, WAMessage, WASocket } from "baileys";
 import { DisconnectReason } from "baileys";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
+import { SentStore } from "../../src/session/sent-store";
 import { BaileysHost } from "../../src/session/baileys-host";
 
 // Drives the real Baileys client (inside a SessionObject, via runInDurableObject) against the
@@ -38,6 +39,7 @@ export function startClient(storage: DurableObjectStorage, accountId: string, se
     storage,
     destination: { kind: "sandbox", accountId, sessionId },
     logLevel: "silent",
+    sent: new SentStore(storage.sql),
     onEvents: (events) => {
       client.batches.push(events);
       const update = events["connection.update"];

@@ -174,3 +174,13 @@ export async function streamEvents(key: string, sessionId: string) {
   await stream.waitForEnd();
   return stream.events;
 }
+
+/** The identity this session logs in with (its creds row), or null once wiped. */
+export async function identity(sessionId: string): Promise<string | null> {
+  return runInDurableObject(sessionObject(sessionId), (_, state) => {
+    const row = state.storage.sql.exec<{ value: string }>("SELECT value FROM wa_auth_creds").toArray()[0];
+    if (!row) return null;
+    const creds = JSON.parse(row.value);
+    return JSON.stringify({ me: creds.me?.id, noise: creds.noiseKey?.public, identity: creds.signedIdentityKey?.public });
+  });
+}

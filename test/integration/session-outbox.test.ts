@@ -101,6 +101,32 @@ describe("session outbox", () => {
       expect(retry.dueAt).toBe(T0 + 4_000);
     }));
 
+  it("requeues an unacked item without spending an attempt, keeping its due time so the max wait still bounds it", () =>
+    inOutbox("requeue", (outbox) => {
+      outbox.add([item("a")], T0);
+      const first = outbox.takeNext(T0 + 1000)!;
+      expect(first.attempts).toBe(1);
+      outbox.requeue("a");
+      const again = outbox.takeNext(T0 + 2000)!;
+      expect({ waId: again.waId, attempts: again.attempts, dueAt: again.dueAt }).toEqual({ waId: first.waId, attempts: 1, dueAt: T0 });
+      expect(ids(outbox.expired(T0 + 1))).toEqual(["a"]);
+    }));
+
+  it("an acked item keeps its ack time, is never listed as expired, and paces from when its frame was written", () =>
+    inOutbox("acked", (outbox) => {
+      outbox.add([item("a", { delayBetweenMs: 5000 }), item("b")], T0);
+      const a = outbox.takeNext(T0)!;
+      expect(a.ackedAt).toBeNull();
+      outbox.markAcked("a", T0 + 3000);
+      // Its D1 record failed: taken again, it says it was acked (the sender only writes D1).
+      outbox.postpone("a", T0);
+      expect(outbox.takeNext(T0)!.ackedAt).toBe(T0 + 3000);
+      expect(ids(outbox.expired(T0 + 10 * DAY_MS))).toEqual(["b"]);
+      // Written at T0, acked 3 s later: the 5 s pause ends at T0 + 5 s, not T0 + 8 s.
+      outbox.finish("a", 5000, T0 + 3000, T0);
+      expect(outbox.nextSendAt()).toBe(T0 + 5000);
+    }));
+
   it("holds a scheduled item until it is due", () =>
     inOutbox("scheduled", (outbox) => {
       const at = T0 + 60 * 60_000;

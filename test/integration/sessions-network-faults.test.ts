@@ -2,8 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, createAccount } from "../helpers/api";
-import {
-  fault,
+import { fault,
   linkedSession,
   logins,
   patchSessionState,
@@ -12,21 +11,10 @@ import {
   sessionObject,
   setDue,
   streamEvents,
-  waitForSession,
-} from "../helpers/sessions";
+  waitForSession, identity } from "../helpers/sessions";
 
 // Every network fault the sandbox can inject: a linked session keeps its keys and is connected
 // again within seconds, without a new QR; only an unlink or a ban ends the link.
-
-/** The identity this session logs in with (its creds row), or null once wiped. */
-async function identity(sessionId: string): Promise<string | null> {
-  return runInDurableObject(sessionObject(sessionId), (_, state) => {
-    const row = state.storage.sql.exec<{ value: string }>("SELECT value FROM wa_auth_creds").toArray()[0];
-    if (!row) return null;
-    const creds = JSON.parse(row.value);
-    return JSON.stringify({ me: creds.me?.id, noise: creds.noiseKey?.public, identity: creds.signedIdentityKey?.public });
-  });
-}
 
 /**
  * Links a session, applies `body`, and checks the session logged in again with the same keys,

@@ -57,8 +57,24 @@ describe("classifyDisconnect", () => {
     });
   });
 
-  it("login failure 402 (temporary ban): keeps the keys and retries with backoff, reason temporarily_banned", () => {
-    expect(classifyDisconnect(402, true, "server", { kind: "failure" })).toEqual({ kind: "reconnect", reason: "temporarily_banned" });
+  it("login failure 402 (temporary ban): banned/temporarily_banned, keys kept, one retry when the ban's expiry passes", () => {
+    // Issue 15: a temporary ban shows as `banned` with its expiry; logins in between would only be refused.
+    expect(classifyDisconnect(402, true, "server", { kind: "failure", expire: 3600 })).toEqual({
+      kind: "stop",
+      status: "banned",
+      reason: "temporarily_banned",
+      unlinked: false,
+      retryAfterMs: 3_600_000,
+    });
+    // No expiry given: banned until someone reconnects the session.
+    expect(classifyDisconnect(402, true, "server", { kind: "failure" })).toEqual({ kind: "stop", status: "banned", reason: "temporarily_banned", unlinked: false });
+  });
+
+  it("login failures 409, 500 and 503 keep the keys and reconnect with backoff", () => {
+    const failure = { kind: "failure" as const };
+    expect(classifyDisconnect(409, true, "server", failure)).toEqual({ kind: "reconnect", reason: "login_refused" });
+    expect(classifyDisconnect(500, true, "server", failure)).toEqual({ kind: "reconnect", reason: "server_error" });
+    expect(classifyDisconnect(503, true, "server", failure)).toEqual({ kind: "reconnect", reason: "service_unavailable" });
   });
 
   it("401 unlinks as a login failure or a device_removed stream error, not as a bare stream error", () => {
