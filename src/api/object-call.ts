@@ -1,7 +1,14 @@
 import { rpcErrorMessage, rpcErrorStatus, type RpcErrorStatus } from "../domain/rpc-error";
 import { ApiError } from "./errors";
 
-const DEFAULT_CODES: Record<RpcErrorStatus, string> = { 404: "not_found", 409: "conflict", 422: "validation_failed" };
+const DEFAULT_CODES: Record<RpcErrorStatus, string> = {
+  404: "not_found",
+  409: "conflict",
+  410: "gone",
+  422: "validation_failed",
+  502: "upstream_error",
+  503: "unavailable",
+};
 
 /**
  * Calls a Durable Object; an error that carries a status (src/domain/rpc-error.ts) becomes

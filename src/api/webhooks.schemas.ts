@@ -2,11 +2,12 @@ import { z } from "zod";
 import { CHAT_TYPES, LEGACY_EVENT_NAMES, WEBHOOK_EVENTS, isValidChatId, resolveEventNames } from "../domain/webhook-events";
 import { MAX_WEBHOOK_URL_LENGTH } from "../domain/webhook-url";
 import { RESERVED_HEADERS } from "../domain/webhook-headers";
+import { SANDBOX_MEDIA_HEADER } from "../runtime/media-target";
 import { SafeKey, Timestamp, queryInt } from "./schemas";
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
 // Hop-by-hop and framing headers fetch manages itself.
-const FORBIDDEN_HEADERS = [...RESERVED_HEADERS, "content-length", "host", "connection", "transfer-encoding", "keep-alive", "upgrade", "te", "trailer"];
+const FORBIDDEN_HEADERS = [...RESERVED_HEADERS, SANDBOX_MEDIA_HEADER, "content-length", "host", "connection", "transfer-encoding", "keep-alive", "upgrade", "te", "trailer"];
 
 export const WebhookUrl = z.string().trim().min(1).max(MAX_WEBHOOK_URL_LENGTH).meta({
   description: "http or https, no credentials in it. Loopback/private hosts only where the deployment allows them.",

@@ -4,7 +4,7 @@ import { type BinaryNode, child, children, iqResult, lidJid, node, pnJid, textOf
 
 // What a client asks about its account and contacts right after login, and keep-alives (Baileys
 // Socket/socket.js sendPassiveIq, keep-alive ping; Socket/chats.js fetchPrivacySettings,
-// fetchBlocklist, fetchProps, resyncAppState; Socket/usync + WAUSync for onWhatsApp and devices).
+// fetchBlocklist, fetchProps (app state: appstate.handler.ts); Socket/usync + WAUSync for onWhatsApp and devices).
 
 /** Acknowledged with an empty result: ping, passive/active, privacy and token updates, stats. */
 export function onEmptyResult(_core: ServerCore, conn: ServerConnection, iq: BinaryNode): void {
@@ -29,11 +29,6 @@ export function onPrivacy(_core: ServerCore, conn: ServerConnection, iq: BinaryN
   conn.send(iqResult(iq, [
     node("privacy", {}, PRIVACY_CATEGORIES.map((name) => node("category", { name, value: EVERYONE.has(name) ? "all" : "contacts" }))),
   ]));
-}
-
-/** w:sync:app:state set `<sync>`: no app-state patches in the sandbox, every collection is current at the version asked for. */
-export function onAppStateSync(_core: ServerCore, conn: ServerConnection, iq: BinaryNode): void {
-  conn.send(iqResult(iq, [node("sync", {}, children(child(iq, "sync"), "collection").map((c) => node("collection", { name: c.attrs.name, version: c.attrs.version ?? "0" })))]));
 }
 
 /** usync get: for each user asked, the protocols asked (contact, lid, devices, status); unknown numbers are "out". */

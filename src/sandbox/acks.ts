@@ -1,6 +1,4 @@
-import { Buffer } from "node:buffer";
-import * as constants from "baileys/lib/WABinary/constants.js";
-import { decodeDecompressedBinaryNode } from "baileys/lib/WABinary/index.js";
+import { OWED_TAGS, stanzaKey } from "./offline.queue";
 import type { BinaryNode } from "./stanzas";
 
 // What a logged-in client owes the server: an answer to every message, receipt, notification and
@@ -9,15 +7,22 @@ import type { BinaryNode } from "./stanzas";
 // `<receipt>` (delivery, inactive, peer_msg, sender, retry…); whatsmeow acks each class the same
 // way (receipt.go sendAck). A stanza left unanswered too long ends the stream with a codeless
 // `<stream:error><ack id/></stream:error>` (Baileys issue #1910; Baileys reads it as 500).
-
-/** Stanza tags a client must answer. */
-const OWED = new Set(["message", "receipt", "notification", "call"]);
+// The same stanzas stay stored until answered, whatever socket they went out on (offline.ts).
 
 /** Default time a client has to answer a stanza (real servers' figure is not published). */
 export const UNACKED_TIMEOUT_MS = 60_000;
 
+interface Owed {
+  tag: string;
+  id: string;
+  /** One clock per stanza sent under this tag and id, oldest first (answers settle them in order). */
+  timers: ReturnType<typeof setTimeout>[];
+}
+
 export class AckLedger {
-  private readonly owed = new Map<string, ReturnType<typeof setTimeout>>();
+  // Two stanzas may share a tag and id (a delivered and a read receipt for one message, or a
+  // redelivery): each is owed its own answer, so each keeps its own clock.
+  private readonly owed = new Map<string, Owed>();
 
   constructor(
     public timeoutMs: number,
@@ -26,45 +31,60 @@ export class AckLedger {
 
   /** A stanza went out: it is owed an answer from now. */
   sent(stanza: BinaryNode): void {
-    const { id } = stanza.attrs;
-    if (!OWED.has(stanza.tag) || !id) return;
-    const key = `${stanza.tag}:${id}`;
-    clearTimeout(this.owed.get(key));
-    this.owed.set(key, setTimeout(() => {
-      if (this.owed.delete(key)) this.overdue(stanza.tag, id);
-    }, this.timeoutMs));
+    this.owe(stanza.tag, stanza.attrs.id);
   }
 
   /** An encoded stanza went out (the offline queue): same, read from its bytes. */
   sentEncoded(encoded: Uint8Array): void {
-    // encodeBinaryNode's output: a flags byte (0: not compressed), then the node.
-    if (encoded[0] !== 0) return;
-    this.sent(decodeDecompressedBinaryNode(Buffer.from(encoded).subarray(1), constants) as BinaryNode);
+    const { tag, id } = stanzaKey(encoded);
+    this.owe(tag, id);
   }
 
-  /** The client answered `tag`/`id`; true when it was owed. */
+  /** A stanza `tag`/`id` went out: owed an answer from now, besides any earlier one of the same key. */
+  owe(tag: string, id: string | undefined): void {
+    if (!OWED_TAGS.has(tag) || !id) return;
+    const key = `${tag}:${id}`;
+    let entry = this.owed.get(key);
+    if (!entry) {
+      entry = { tag, id, timers: [] };
+      this.owed.set(key, entry);
+    }
+    const owed = entry;
+    const timer = setTimeout(() => {
+      const at = owed.timers.indexOf(timer);
+      if (at < 0) return;
+      owed.timers.splice(at, 1);
+      if (owed.timers.length === 0) this.owed.delete(key);
+      this.overdue(tag, id);
+    }, this.timeoutMs);
+    owed.timers.push(timer);
+  }
+
+  /** The client answered `tag`/`id` (the oldest such stanza); true when one was owed. */
   answered(tag: string | undefined, id: string | undefined): boolean {
     const key = `${tag}:${id}`;
-    const timer = this.owed.get(key);
-    if (!timer) return false;
-    clearTimeout(timer);
-    return this.owed.delete(key);
+    const entry = this.owed.get(key);
+    if (!entry) return false;
+    clearTimeout(entry.timers.shift());
+    if (entry.timers.length === 0) this.owed.delete(key);
+    return true;
   }
 
+  /** Stanzas owed an answer. */
   get count(): number {
-    return this.owed.size;
+    let n = 0;
+    for (const entry of this.owed.values()) n += entry.timers.length;
+    return n;
   }
 
-  /** The longest-owed stanza (tag and id), if any. */
+  /** The longest-owed key (tag and id), if any. */
   oldest(): { tag: string; id: string } | undefined {
-    const first = this.owed.keys().next();
-    if (first.done) return undefined;
-    const cut = first.value.indexOf(":");
-    return { tag: first.value.slice(0, cut), id: first.value.slice(cut + 1) };
+    const first = this.owed.values().next();
+    return first.done ? undefined : { tag: first.value.tag, id: first.value.id };
   }
 
   clear(): void {
-    for (const timer of this.owed.values()) clearTimeout(timer);
+    for (const entry of this.owed.values()) for (const timer of entry.timers) clearTimeout(timer);
     this.owed.clear();
   }
 }

@@ -1,7 +1,9 @@
 import type { Buffer } from "node:buffer";
-import { decodeBinaryNode, encodeBinaryNode } from "baileys/lib/WABinary/index.js";
+import { encodeBinaryNode } from "baileys/lib/WABinary/index.js";
 import type { AckLedger } from "./acks";
+import { MalformedStanza, decodeFrame } from "./binary-decoder";
 import type { KeyPair } from "./crypto";
+import { notWellFormed } from "./faults";
 import { FrameReader, encodeFrame } from "./frames";
 import { NoiseServer } from "./noise.server";
 import type { BinaryNode } from "./stanzas";
@@ -79,7 +81,8 @@ export class ServerConnection {
         const { clientStatic, payload } = this.noise.finish(frame);
         await this.host.onClientPayload(this, clientStatic, payload);
       } else {
-        const stanza = await decodeBinaryNode(this.noise.decrypt(frame));
+        const stanza = await this.decode(this.noise.decrypt(frame));
+        if (!stanza) return;
         const waiter = stanza.tag === "iq" && (stanza.attrs.type === "result" || stanza.attrs.type === "error") ? this.waiters.get(stanza.attrs.id) : undefined;
         if (waiter) {
           this.waiters.delete(stanza.attrs.id);
@@ -88,6 +91,24 @@ export class ServerConnection {
           await this.host.onNode(this, stanza);
         }
       }
+    }
+  }
+
+  /**
+   * A client frame through the sandbox's own decoder (binary-decoder.ts). One the format does not
+   * allow ends the stream as real servers do: `<stream:error><xml-not-well-formed/></stream:error>`,
+   * then close (live: yowsup #2139, Chat-API-NET #5; Baileys reads it as 500 badSession).
+   */
+  private async decode(plain: Uint8Array): Promise<BinaryNode | undefined> {
+    try {
+      return await decodeFrame(plain);
+    } catch (err) {
+      // Any other throw is a decoder bug, but the bytes were still unreadable: answer the same way.
+      const reason = err instanceof MalformedStanza ? err.reason : `decoder error: ${String((err as Error)?.message ?? err)}`;
+      const offset = err instanceof MalformedStanza ? err.offset : -1;
+      this.host.log("malformed_stanza", { session: this.sessionId, reason, offset, bytes: plain.length });
+      this.end(notWellFormed());
+      return undefined;
     }
   }
 

@@ -29,6 +29,14 @@ export const CreatePhoneInput = z.object({
   phone_number: PhoneNumber.optional(),
   name: singleLine(z.string().trim().min(1).max(64)).optional(),
   receipt_policy: ReceiptPolicyInput.optional(),
+  history: z
+    .object({
+      chats: z.number().int().min(1).max(200),
+      messages_per_chat: z.number().int().min(1).max(500),
+    })
+    .refine((h) => h.chats * h.messages_per_chat <= 20_000, "At most 20000 messages in all.")
+    .optional()
+    .meta({ description: "Seeds the phone's inbox with chats of text messages (contacts outside the sandbox), synced to each device linked later." }),
 });
 
 const TextMessage = z.object({
@@ -117,6 +125,13 @@ export const FaultInput = z.object({
     }),
   expire: z.number().int().min(1).max(30 * 86_400).optional().meta({ description: "login_failure 402: seconds until the temporary ban ends (default 3600)." }),
   status: z.number().int().min(400).max(599).optional().meta({ description: "http_error: the HTTP status of the refused upgrade." }),
+  ttl: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 86_400)
+    .optional()
+    .meta({ description: "expire_media: seconds the media host's direct paths issued from now on stay valid (their `oe`), account-wide until the next `ttl`; 2592000 (30 days, the default) resets it. Without it every file stored so far expires at once." }),
 });
 
 export type CreatePhoneOptions = z.output<typeof CreatePhoneInput>;

@@ -7,6 +7,7 @@ import { announceGroup, sendGroupFromPhone } from "./groups.handler";
 import type { LinkingHandler, LinkResult } from "./linking.handler";
 import { sendFromPhone, sendPhoneReceipts } from "./messaging.handler";
 import { parseExtra } from "./content";
+import { seedHistory } from "./history.seed";
 import { buildPhoneMessage } from "./phone-message";
 import { sendRetryReceipts } from "./retries";
 import { checkMedia } from "./phone-side";
@@ -37,7 +38,8 @@ export class Driver {
 
   createPhone(opts: CreatePhoneOptions = {}): PhoneInfo {
     const row = createPhoneRow(this.core.store, opts);
-    this.core.log("phone_created", { phone: row.phone });
+    const seeded = opts.history ? seedHistory(this.core.store, row, opts.history) : 0;
+    this.core.log("phone_created", { phone: row.phone, seeded });
     return phoneInfo(this.core, row);
   }
 

@@ -34,6 +34,8 @@ export interface FaultOptions {
   status?: number;
   /** login_failure 402: seconds until the temporary ban ends (default 3600). */
   expire?: number;
+  /** expire_media: lifetime in seconds of the direct paths issued from now on. */
+  ttl?: number;
 }
 
 /**
@@ -151,8 +153,16 @@ export class FaultsHandler {
         break;
       }
       case "expire_media":
-        // The media host drops every file stored so far (404/410 from now on); phones keep theirs.
-        core.media.expireStored();
+        // With `ttl`: direct paths issued from now on expire after ttl seconds (their `oe`), account-wide
+        // until the next `ttl`; `ttl` 2592000 (30 days, the default) resets it.
+        // Without: the media host drops every file stored so far (410 from now on); phones keep theirs.
+        if (opts.ttl) core.media.setTtl(opts.ttl);
+        else core.media.expireStored();
+        break;
+      case "undecryptable":
+        // The next `count` messages this session sends to a phone fail to decrypt there (default 1):
+        // the phone asks for each again with a retry receipt (retries.ts).
+        core.undecryptable.set(sessionId, (core.undecryptable.get(sessionId) ?? 0) + (opts.count ?? 1));
         break;
       case "require_tctoken":
         // A restricted account: 1:1 messages need the contact's trusted-contact token (tctoken.ts).

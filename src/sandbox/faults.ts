@@ -26,7 +26,8 @@ export type FaultKind =
   | "mediaretry_unanswered"
   | "unacked_timeout"
   | "lose_acks"
-  | "require_tctoken";
+  | "require_tctoken"
+  | "undecryptable";
 export const FAULT_KINDS: FaultKind[] = [
   "drop",
   "reset",
@@ -52,6 +53,7 @@ export const FAULT_KINDS: FaultKind[] = [
   "unacked_timeout",
   "lose_acks",
   "require_tctoken",
+  "undecryptable",
 ];
 
 /** `code` of a login_failure fault: the `<failure reason>` codes a real server answers a login with. */

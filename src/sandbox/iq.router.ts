@@ -1,5 +1,6 @@
 import type { ServerConnection } from "./connection";
-import { onAppStateSync, onBlocklist, onEmptyResult, onPrivacy, onProps, onUsync } from "./account.handler";
+import { onBlocklist, onEmptyResult, onPrivacy, onProps, onUsync } from "./account.handler";
+import { onAppStateSync } from "./appstate.handler";
 import { onGroupQuery } from "./groups.handler";
 import type { LinkingHandler } from "./linking.handler";
 import { onMediaConn } from "./media.handler";

@@ -86,11 +86,10 @@ export class LinkingHandler {
       creation: String(Math.floor(c.created_at / 1000)),
       lid: lidJid(p.lid, device),
     }));
-    const queued = core.store.takeQueued(phone, device);
-    for (const bytes of queued) conn.sendEncoded(bytes);
-    conn.send(node("ib", {}, [node("offline", { count: String(queued.length) })]));
-    core.log("login", { session: conn.sessionId, phone, device, offline: queued.length });
-    core.loginComplete(conn);
+    // What waited for the device is counted by the offline phase (its `offline_preview` event).
+    core.log("login", { session: conn.sessionId, phone, device });
+    // What waited for the device: preview, batches, `<ib><offline/>`; then the login is complete.
+    core.offline.begin(conn, phone, device);
   }
 
   /** `md` set `link_code_companion_reg`: the client asks for a pairing code, then finishes the code pairing. */

@@ -13,6 +13,8 @@ import type { WorldStore } from "./world.store";
 export const MEDIA_CHUNK_BYTES = 1 << 20;
 export const MAX_MEDIA_BYTES = 64 << 20;
 const AUTH_TTL_S = 6 * 3600;
+/** Lifetime of a direct path (`oe`); WhatsApp's media stays downloadable for weeks, not forever. */
+const DEFAULT_TTL_S = 30 * 86400;
 
 // The path class WhatsApp uses per media type, so direct paths look like real ones.
 const PATH_CLASS: Record<string, string> = {
@@ -101,16 +103,33 @@ export class MediaServer {
     return `${parts[0]}:${parts[1]}`;
   }
 
-  private signature(id: string): string {
-    return `01_${b64url(hmacSha256(Buffer.from(`blob:${id}`), this.secret)).slice(0, 32)}`;
+  /** `oh`: signs the blob id together with its expiry `oe`, so a client cannot extend a path by editing `oe`. */
+  private signature(id: string, oe: string): string {
+    return `01_${b64url(hmacSha256(Buffer.from(`blob:${id}:${oe}`), this.secret)).slice(0, 32)}`;
   }
 
-  /** Stores an encrypted file; returns the direct path clients download it from. */
+  /** Stores an encrypted file; returns the direct path clients download it from, valid until its `oe`. */
   put(file: Buffer, type: string, uploader: string): { id: string; directPath: string } {
     const id = random(16).toString("hex");
     this.store.putBlob({ id, media_type: type, enc_sha256: sha256(file).toString("base64"), uploader }, file, MEDIA_CHUNK_BYTES);
-    const oe = Math.floor(Date.now() / 1000 + 30 * 86400).toString(16).toUpperCase();
-    return { id, directPath: `/v/${PATH_CLASS[type] ?? PATH_CLASS.document}/${id}.enc?ccb=11-4&oh=${this.signature(id)}&oe=${oe}&_nc_sid=5e03e0` };
+    const oe = Math.floor(Date.now() / 1000 + this.ttlSeconds()).toString(16).toUpperCase();
+    // `type` comes from the upload URL: only own keys, never Object.prototype's (`/mms/constructor/…`).
+    const cls = Object.hasOwn(PATH_CLASS, type) ? PATH_CLASS[type] : PATH_CLASS.document;
+    return { id, directPath: `/v/${cls}/${id}.enc?ccb=11-4&oh=${this.signature(id, oe)}&oe=${oe}&_nc_sid=5e03e0` };
+  }
+
+  /** How long a new direct path stays valid: fault `expire_media` with `ttl` shortens it, else DEFAULT_TTL_S. */
+  private ttlSeconds(): number {
+    const ttl = Number(this.store.getMeta("media_ttl_s")?.toString() ?? 0);
+    return ttl > 0 ? ttl : DEFAULT_TTL_S;
+  }
+
+  /**
+   * Fault `expire_media` with `ttl`: direct paths issued from now on expire after `ttl` seconds, for
+   * the whole account until changed; a `ttl` of the default (30 days) or more removes the override.
+   */
+  setTtl(seconds: number): void {
+    this.store.setMeta("media_ttl_s", Buffer.from(String(seconds >= DEFAULT_TTL_S ? 0 : seconds)));
   }
 
   /** The stored file a media reference points at (a URL or direct path of this server). */
@@ -157,8 +176,11 @@ export class MediaServer {
 
   private download(request: Request, url: URL): Response {
     const id = blobIdOf(url.pathname + url.search);
-    if (!id || url.searchParams.get("oh") !== this.signature(id)) return new Response("not found", { status: 404 });
-    const file = this.expired(id) ? undefined : this.store.blobData(id);
+    const oe = url.searchParams.get("oe") ?? "";
+    if (!id || !/^[0-9A-F]{1,12}$/.test(oe) || !sameText(url.searchParams.get("oh") ?? "", this.signature(id, oe))) return new Response("not found", { status: 404 });
+    // Past its `oe` the path is dead even if the file is still stored. 410 is the sandbox's choice:
+    // public reports show mmg answering 403 or 404; Baileys asks for a re-upload on 404 and 410 alike.
+    const file = this.expired(id) || parseInt(oe, 16) * 1000 <= Date.now() ? undefined : this.store.blobData(id);
     if (!file) return new Response("gone", { status: 410 });
     const headers = { "content-type": "application/octet-stream", "accept-ranges": "bytes" };
     const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.get("range") ?? "");
@@ -173,6 +195,13 @@ export class MediaServer {
     }
     return new Response(request.method === "HEAD" ? null : file, { headers: { ...headers, "content-length": String(file.length) } });
   }
+}
+
+/** Constant-time comparison of a presented signature with the expected one. */
+function sameText(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });

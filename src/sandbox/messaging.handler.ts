@@ -5,9 +5,10 @@ import { describeMessage, parseExtra, unwrapMessage } from "./content";
 import { toBuffer } from "./crypto";
 import { SandboxError } from "./errors";
 import { decryptGroupMessage, isGroupJid, processGroupSenderKey } from "./groups";
+import { SMAX_INVALID, smaxInvalidError, validateClientMessage } from "./message-validation";
 import { checkMedia, encryptToCompanion, rowFields, stanzaType } from "./phone-side";
 import { receiptPolicyOf } from "./phones";
-import { takeResend } from "./retries";
+import { sendRetryReceipts, takeResend } from "./retries";
 import { NO_TCTOKEN, hasWritten, issuePrivacyToken, tokenAccepted } from "./tctoken";
 import type { ServerCore } from "./server.core";
 import { PhoneSignalStore, addressOf, decryptFrom } from "./signal.store";
@@ -20,6 +21,15 @@ import type { MessageRow, PhoneRow } from "./world.store";
 
 /** The durable job kind of an automatic receipt. */
 const RECEIPT_JOB = "receipt";
+
+/** Uses up one of the session's `undecryptable` fault messages, if any are left. */
+function takeUndecryptable(core: ServerCore, sessionId: string): boolean {
+  const left = core.undecryptable.get(sessionId) ?? 0;
+  if (left <= 0) return false;
+  if (left === 1) core.undecryptable.delete(sessionId);
+  else core.undecryptable.set(sessionId, left - 1);
+  return true;
+}
 
 /** Registers the automatic-receipt job with the core's schedule. */
 export function registerMessaging(core: ServerCore): void {
@@ -50,6 +60,12 @@ function scheduleAutoReceipts(core: ServerCore, phone: string, id: string): void
  * Group messages: each member phone takes the sender key from its pkmsg copy and opens the skmsg.
  */
 export async function onClientMessage(core: ServerCore, conn: ServerConnection, stanza: BinaryNode): Promise<void> {
+  // A stanza the server's schema refuses: ack error 479 (bare `<error>` without an id), not delivered.
+  const invalid = validateClientMessage(stanza);
+  if (invalid) {
+    core.log("message_invalid", { session: conn.sessionId, id: stanza.attrs.id, to: stanza.attrs.to, reason: invalid, code: SMAX_INVALID });
+    return stanza.attrs.id ? core.ackMessage(conn, stanza, SMAX_INVALID) : conn.send(smaxInvalidError());
+  }
   const sender = conn.account!;
   const id = stanza.attrs.id;
   const chatJid = stanza.attrs.to;
@@ -94,6 +110,12 @@ export async function onClientMessage(core: ServerCore, conn: ServerConnection, 
       delivered_at: null,
       read_at: null,
     });
+    // Fault `undecryptable`: this phone "fails" to open it and asks the sender's device again
+    // (retries.ts); it sends no delivery receipt until a resend opens.
+    if (!fromMe && !group && takeUndecryptable(core, conn.sessionId)) {
+      sendRetryReceipts(core, phone, [id]);
+      return;
+    }
     if (!fromMe) recipients.add(phone.phone);
     core.log("message_decrypted", { id, to: phone.phone, from: sender.phone, type: content.type, group: group?.jid ?? null, media_status: content.extra.media_status });
   };

@@ -37,6 +37,7 @@ export function parseReceiptPolicy(input: unknown): ReceiptPolicy {
 /** A simulated WhatsApp account: a real Signal identity, signed prekey, one-time prekeys, a number and a LID. */
 export function createPhoneRow(world: WorldStore, opts: { phone_number?: string; name?: string; receipt_policy?: unknown }): PhoneRow {
   const phone = opts.phone_number ? normalizePhone(opts.phone_number) : freeNumber(world);
+  if (isSeededPeer(phone)) throw new SandboxError(`+1 555 200 xxxx is reserved for seeded history contacts`, 422);
   if (world.phone(phone)) throw new SandboxError(`phone ${phone} already exists`, 409);
   const name = (opts.name ?? `Sandbox ${phone.slice(-4)}`).trim();
   if (!name || name.length > 64) throw new SandboxError("name must be 1-64 characters", 422);
@@ -83,11 +84,15 @@ export const receiptPolicyOf = (p: PhoneRow): ReceiptPolicy => ({ ...DEFAULT_REC
 
 export const accountKey = (p: PhoneRow): KeyPair => ({ pub: p.identity_pub, priv: p.identity_priv });
 
+/** +1 555 200 xxxx: the contacts of seeded history (history.seed.ts); no simulated phone may have one. */
+export const SEEDED_PEER_PREFIX = "1555200";
+export const isSeededPeer = (phone: string): boolean => phone.length === 11 && phone.startsWith(SEEDED_PEER_PREFIX);
+
 function freeNumber(world: WorldStore): string {
   // A reserved-looking range so sandbox numbers are never confused with real ones.
   for (;;) {
     const n = `1555${String(random(4).readUInt32BE(0) % 10_000_000).padStart(7, "0")}`;
-    if (!world.phone(n)) return n;
+    if (!isSeededPeer(n) && !world.phone(n)) return n;
   }
 }
 

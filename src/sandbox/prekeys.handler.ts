@@ -1,6 +1,7 @@
 import { Buffer } from "node:buffer";
 import type { ServerConnection } from "./connection";
 import { bigEndian, readBigEndian } from "./crypto";
+import { shareAppStateKeys } from "./appstate.keys";
 import { pushHistorySync } from "./history";
 import { notifyIfPrekeysLow } from "./phone-side";
 import { replenishPrekeys } from "./phones";
@@ -16,7 +17,7 @@ export function onPrekeyCount(core: ServerCore, conn: ServerConnection, iq: Bina
   conn.send(iqResult(iq, [node("count", { value: String(count) })]));
 }
 
-/** encrypt set `<registration>` + `<list>` + `<skey>`: a prekey upload; the first one after linking brings the history sync. */
+/** encrypt set `<registration>` + `<list>` + `<skey>`: a prekey upload; the first one after linking brings the app-state key share and the history sync. */
 export async function onPrekeyUpload(core: ServerCore, conn: ServerConnection, iq: BinaryNode): Promise<void> {
   const keys = children(child(iq, "list"), "key").map((k) => ({ id: readBigEndian(bytesOf(child(k, "id"))!), pub: bytesOf(child(k, "value"))! }));
   if (!conn.account) return conn.send(iqError(iq, 401, "not-authorized"));
@@ -27,9 +28,25 @@ export async function onPrekeyUpload(core: ServerCore, conn: ServerConnection, i
   conn.send(iqResult(iq));
   const c = core.companionOf(conn);
   if (!c || c.history_synced) return;
-  core.store.updateCompanion(c.phone, c.device, { history_synced: 1 });
-  await pushHistorySync(core, core.store.phone(c.phone)!, core.store.companion(c.phone, c.device)!);
+  // One run per device at a time (a second upload while the first is building waits it out). The flag is
+  // stored only after both went out: a throw or an eviction part-way sends them again next upload.
+  const key = `${c.phone}:${c.device}`;
+  if (syncing.has(key)) return;
+  syncing.add(key);
+  try {
+    // As a real phone does: its app-state keys first, then the history (the client resyncs app state after both).
+    const primary = core.store.phone(c.phone)!;
+    const companion = core.store.companion(c.phone, c.device)!;
+    await shareAppStateKeys(core, primary, companion);
+    await pushHistorySync(core, primary, companion);
+    core.store.updateCompanion(c.phone, c.device, { history_synced: 1 });
+  } finally {
+    syncing.delete(key);
+  }
 }
+
+/** Devices whose key share and history are being built in this isolate. */
+const syncing = new Set<string>();
 
 /** encrypt get `<digest>`: the client checks its key bundle; an empty digest satisfies Baileys. */
 export function onDigest(_core: ServerCore, conn: ServerConnection, iq: BinaryNode): void {

@@ -9,6 +9,7 @@ import { type IqHandler, iqTable, routeIq } from "./iq.router";
 import { LinkingHandler } from "./linking.handler";
 import { onMediaRetryRequest } from "./mediaretry.handler";
 import { onClientMessage, onClientReceipt, registerMessaging } from "./messaging.handler";
+import { ackKeyOfAnswer } from "./offline.queue";
 import { type CoreOptions, ServerCore } from "./server.core";
 import { type BinaryNode, child, children, iqResult, node } from "./stanzas";
 
@@ -44,10 +45,10 @@ export class SandboxWorld implements ConnectionHost {
       // A message before login has no sender to decrypt for.
       ["message", (conn, stanza) => (conn.account ? onClientMessage(this.core, conn, stanza) : undefined)],
       ["receipt", (conn, stanza) => this.onReceipt(conn, stanza)],
-      ["ack", (conn, ack) => this.core.answered(conn, ack.attrs.class, [ack.attrs.id])],
+      ["ack", (conn, ack) => this.core.answered(conn, ack.attrs.class, [ack.attrs.id], ackKeyOfAnswer(ack))],
       ["presence", ignore],
       ["chatstate", ignore],
-      ["ib", ignore],
+      ["ib", (conn, ib) => this.core.offline.onIb(conn, ib)],
       ["call", (conn, stanza) => conn.send(node("ack", { id: stanza.attrs.id, class: "call", from: stanza.attrs.to }))],
     ]);
   }

@@ -1,5 +1,4 @@
 import { Buffer } from "node:buffer";
-import { encodeBinaryNode } from "baileys/lib/WABinary/index.js";
 import { Sql, type SqlExec } from "../platform/sql";
 import { issueCertChain } from "./certificates";
 import { AckLedger, UNACKED_TIMEOUT_MS } from "./acks";
@@ -8,6 +7,8 @@ import { type KeyPair, generateKeyPair, random } from "./crypto";
 import { ackStreamError } from "./faults";
 import { GroupStore } from "./groups";
 import { DEFAULT_MEDIA_HOST, MediaServer, validMediaHost } from "./media";
+import { OfflineDelivery } from "./offline";
+import { ackKey, isOwed, offlineCopy } from "./offline.queue";
 import { type BinaryNode, node, parseJid, unixNow } from "./stanzas";
 import { migrateWorld } from "./world.schema";
 import { type CompanionRow, type PhoneRow, WorldStore } from "./world.store";
@@ -35,8 +36,8 @@ const deviceKey = (phone: string, device: number) => `${phone}:${device}`;
 
 /**
  * The server core every protocol handler builds on: the store, root keys, live connections by
- * session and by device, deliver-or-queue, message acks, the durable schedule, the event log and
- * user resolution. It knows no protocol area; handlers register what they need (job runners,
+ * session and by device, deliver-and-keep (offline.ts), message acks, the durable schedule, the
+ * event log and user resolution. It knows no protocol area; handlers register what they need (job runners,
  * login listeners), so no handler calls another.
  */
 export class ServerCore {
@@ -46,6 +47,8 @@ export class ServerCore {
   readonly certChain: Buffer;
   readonly media: MediaServer;
   readonly groups: GroupStore;
+  /** The offline phase of each login: preview, batches, end marker (offline.ts). */
+  readonly offline: OfflineDelivery;
   private readonly bySession = new Map<string, ServerConnection>();
   private readonly byDevice = new Map<string, ServerConnection>();
   private readonly ackPolicies = new Map<string, AckPolicy>();
@@ -63,6 +66,8 @@ export class ServerCore {
   readonly lostAcks = new Map<string, number>();
   /** Fault `require_tctoken`: sessions whose 1:1 messages need a trusted-contact token (463 without). */
   readonly tokenRequired = new Set<string>();
+  /** Fault `undecryptable`: how many of a session's next 1:1 messages the recipient phone fails to decrypt. */
+  readonly undecryptable = new Map<string, number>();
 
   constructor(sql: SqlExec, options: CoreOptions = {}) {
     this.setAlarm = options.setAlarm ?? (() => {});
@@ -75,6 +80,7 @@ export class ServerCore {
     }
     this.media = new MediaServer(this.store, secret);
     this.groups = new GroupStore(this.store);
+    this.offline = new OfflineDelivery({ store: this.store, log: (kind, detail) => this.log(kind, detail), complete: (conn) => this.loginComplete(conn) });
     this.root = this.keyPair("root");
     this.serverStatic = this.keyPair("server_static");
     let chain = this.store.getMeta("cert_chain");
@@ -187,6 +193,8 @@ export class ServerCore {
   }
 
   closed(conn: ServerConnection): void {
+    // What it was sent and did not answer stays stored: the next login sends it again.
+    this.offline.closed(conn);
     if (this.bySession.get(conn.sessionId) === conn) this.bySession.delete(conn.sessionId);
     if (conn.account && this.byDevice.get(deviceKey(conn.account.phone, conn.account.device)) === conn) {
       this.byDevice.delete(deviceKey(conn.account.phone, conn.account.device));
@@ -198,26 +206,44 @@ export class ServerCore {
     return this.connections().map((c) => ({ session_id: c.sessionId, state: c.state, phone_number: c.account?.phone ?? null, device: c.account?.device ?? null, unacked: c.ledger?.count ?? 0 }));
   }
 
-  /** Sends now if that companion is connected, else keeps it for its next login (offline delivery). */
+  /**
+   * Sends now if that companion is connected and past its offline phase; either way a stanza the
+   * device must answer is stored until it does (offline.ts), so one unanswered when its socket
+   * closes goes out again at the next login, marked `offline`, as real servers redeliver.
+   * A device that is not connected is kept for only while it is still linked.
+   */
   deliver(phone: string, device: number, stanza: BinaryNode): void {
     const conn = this.byDevice.get(deviceKey(phone, device));
-    if (conn && conn.state === "open") conn.send(stanza);
-    // Stored for a later login: it goes out marked `offline`, as real servers mark what waited
-    // (Baileys messages-recv.js processNode queues `attrs.offline` stanzas and upserts them as `append`).
-    else this.store.queueStanza(phone, device, encodeBinaryNode({ ...stanza, attrs: { ...stanza.attrs, offline: "1" } }));
+    const live = conn !== undefined && conn.state === "open" && this.offline.isLive(conn);
+    if (!live && this.store.companion(phone, device)?.status !== "active") return;
+    if (!live || isOwed(stanza.tag, stanza.attrs.id)) {
+      this.store.queueStanza(phone, device, { tag: stanza.tag, id: stanza.attrs.id, ackKey: ackKey(stanza.tag, stanza.attrs), node: offlineCopy(stanza), sent: live });
+    }
+    if (live) conn.send(stanza);
   }
 
   // ---- acks ----
 
-  /** The client answered a stanza it was sent (`<ack>`, or a `<receipt>` for a message), unless a fault loses it. */
-  answered(conn: ServerConnection, tag: string | undefined, ids: (string | undefined)[]): void {
+  /**
+   * The client answered a stanza it was sent (`<ack>`, or a `<receipt>` for a message), unless a
+   * fault loses it: no longer owed on this socket, and no longer kept for a redelivery. `answerKey`:
+   * what an `<ack>` echoed of the stanza (offline.queue.ts ackKey), to tell apart stanzas sharing an id.
+   */
+  answered(conn: ServerConnection, tag: string | undefined, ids: (string | undefined)[], answerKey?: string): void {
     const lost = this.lostAcks.get(conn.sessionId) ?? 0;
     if (lost > 0) {
       this.lostAcks.set(conn.sessionId, lost - 1);
       this.log("ack_lost", { session: conn.sessionId, tag, id: ids[0] });
       return;
     }
-    for (const id of ids) conn.ledger?.answered(tag, id);
+    for (const id of ids) {
+      conn.ledger?.answered(tag, id);
+      if (!conn.account || !tag || !id) continue;
+      // Only a stanza this socket was sent can be answered on it.
+      const upTo = this.offline.sentUpTo(conn);
+      const seq = this.store.answerQueued(conn.account.phone, conn.account.device, { tag, id, ackKey: answerKey, upTo });
+      if (seq !== undefined) this.offline.answered(conn, seq);
+    }
   }
 
   setAckPolicy(sessionId: string, policy: AckPolicy | undefined): void {
@@ -311,6 +337,9 @@ export class ServerCore {
   /** The server forgets a linked device: logged out, its prekeys and queued stanzas dropped. */
   unlink(c: CompanionRow): void {
     this.store.updateCompanion(c.phone, c.device, { status: "logged_out" });
+    // An offline phase under way ends with it: no batch, end marker or login listeners for a logged-out device.
+    const conn = this.byDevice.get(deviceKey(c.phone, c.device));
+    if (conn) this.offline.unlinked(conn);
     this.store.clearCompanionPrekeys(c.phone, c.device);
     this.store.clearQueued(c.phone, c.device);
   }

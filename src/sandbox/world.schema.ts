@@ -1,4 +1,5 @@
 import { type MigrateOptions, type Migration, type SqlExec, addColumn, migrate } from "../platform/sql";
+import { stanzaKey } from "./offline.queue";
 
 // The sandbox object's SQLite schema, as ordered steps: `schema_version` counts how many ran, so an
 // object made at an older version runs only the later steps. Steps stay idempotent (IF NOT EXISTS).
@@ -49,6 +50,17 @@ const V2_TABLES = [
   `CREATE TABLE IF NOT EXISTS schedule (seq INTEGER PRIMARY KEY AUTOINCREMENT, due INTEGER NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL)`,
 ];
 
+/**
+ * Step 4 tables: the app-state server (appstate.store.ts): each account's pushed patches per
+ * collection, versioned, kept as sent; and each phone's app-state sync keys, shared with its devices.
+ */
+const V4_APP_STATE = [
+  `CREATE TABLE IF NOT EXISTS app_state_patches (
+     phone TEXT NOT NULL, collection TEXT NOT NULL, version INTEGER NOT NULL, patch BLOB NOT NULL, device INTEGER NOT NULL,
+     created_at INTEGER NOT NULL, PRIMARY KEY (phone, collection, version))`,
+  `CREATE TABLE IF NOT EXISTS app_state_keys (phone TEXT NOT NULL, key_id BLOB NOT NULL, key_data BLOB NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (phone, key_id))`,
+];
+
 export const WORLD_MIGRATIONS: readonly Migration[] = [
   V1_TABLES,
   (sql) => {
@@ -57,6 +69,23 @@ export const WORLD_MIGRATIONS: readonly Migration[] = [
     addColumn(sql, "messages", "extra", "TEXT");
     addColumn(sql, "messages", "media_ref", "TEXT");
   },
+  // Step 3: a stored stanza is kept until the device answers it (offline.ts), so the queue knows
+  // each one's tag and id (what an answer names) and how often it went out.
+  (sql) => {
+    addColumn(sql, "pending_stanzas", "tag", "TEXT");
+    addColumn(sql, "pending_stanzas", "stanza_id", "TEXT");
+    addColumn(sql, "pending_stanzas", "sends", "INTEGER NOT NULL DEFAULT 0");
+    // What an `<ack>` echoes of the stanza (offline.queue.ts ackKey): picks the right one of several with one id.
+    addColumn(sql, "pending_stanzas", "ack_key", "TEXT");
+    sql.run("CREATE INDEX IF NOT EXISTS pending_stanzas_answer ON pending_stanzas (phone, device, tag, stanza_id)");
+    // A device's queue in order (batches, counts, clearing).
+    sql.run("CREATE INDEX IF NOT EXISTS pending_stanzas_device ON pending_stanzas (phone, device, seq)");
+    for (const row of sql.all<{ seq: number; node: Uint8Array }>("SELECT seq, node FROM pending_stanzas WHERE tag IS NULL")) {
+      const key = stanzaKey(row.node);
+      sql.run("UPDATE pending_stanzas SET tag = ?, stanza_id = ?, ack_key = ? WHERE seq = ?", key.tag, key.id ?? null, key.ackKey ?? null, row.seq);
+    }
+  },
+  V4_APP_STATE,
 ];
 
 export const SCHEMA_VERSION = WORLD_MIGRATIONS.length;

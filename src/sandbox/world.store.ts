@@ -59,6 +59,16 @@ export interface MessageRow {
   media_ref: string | null;
 }
 
+/** A stanza kept for a device (bytes as it goes out offline, marked `offline`). */
+export interface QueuedStanza {
+  seq: number;
+  tag: string | null;
+  stanza_id: string | null;
+  node: Buffer;
+  /** How many times it went out (live or offline) without an answer yet. */
+  sends: number;
+}
+
 export interface SandboxEvent {
   at: string;
   kind: string;
@@ -166,14 +176,49 @@ export class WorldStore {
     this.sql.run(`DELETE FROM companion_prekeys WHERE phone = ? AND device = ?`, phone, device);
   }
 
-  // offline queue for companions that are not connected
-  queueStanza(phone: string, device: number, node: Uint8Array): void {
-    this.sql.run(`INSERT INTO pending_stanzas (phone, device, node) VALUES (?,?,?)`, phone, device, node);
+  // offline queue: every stanza for a linked device, kept until the device answers it (offline.ts)
+  /** Stores a stanza for the device; `sent` when it goes out live now. Its seq. */
+  queueStanza(phone: string, device: number, s: { tag: string; id: string | undefined; ackKey: string; node: Uint8Array; sent: boolean }): number {
+    const row = this.sql.one<{ seq: number }>(
+      `INSERT INTO pending_stanzas (phone, device, node, tag, stanza_id, ack_key, sends) VALUES (?,?,?,?,?,?,?) RETURNING seq`,
+      phone, device, s.node, s.tag, s.id ?? null, s.ackKey, s.sent ? 1 : 0);
+    return Number(row!.seq);
   }
-  takeQueued(phone: string, device: number): Buffer[] {
-    const rows = this.sql.all<{ node: Buffer }>(`SELECT node FROM pending_stanzas WHERE phone = ? AND device = ? ORDER BY seq`, phone, device);
-    this.sql.run(`DELETE FROM pending_stanzas WHERE phone = ? AND device = ?`, phone, device);
-    return rows.map((r) => r.node);
+  /** How many stanzas wait for the device, by tag (what the offline preview counts). */
+  queuedByTag(phone: string, device: number): Record<string, number> {
+    const counts: Record<string, number> = Object.create(null);
+    for (const r of this.sql.all<{ tag: string | null; n: number }>(`SELECT tag, COUNT(*) AS n FROM pending_stanzas WHERE phone = ? AND device = ? GROUP BY tag`, phone, device)) {
+      counts[r.tag ?? "unknown"] = Number(r.n);
+    }
+    return counts;
+  }
+  /** The next `limit` stored stanzas after `afterSeq`, oldest first. */
+  queuedAfter(phone: string, device: number, afterSeq: number, limit: number): QueuedStanza[] {
+    return this.sql.all<QueuedStanza>(
+      `SELECT seq, tag, stanza_id, node, sends FROM pending_stanzas WHERE phone = ? AND device = ? AND seq > ? ORDER BY seq LIMIT ?`, phone, device, afterSeq, limit);
+  }
+  queuedCount(phone: string, device: number, afterSeq = 0): number {
+    return Number(this.sql.one<{ n: number }>(`SELECT COUNT(*) AS n FROM pending_stanzas WHERE phone = ? AND device = ? AND seq > ?`, phone, device, afterSeq)?.n ?? 0);
+  }
+  /** A batch went out: every stored stanza in (fromSeq, toSeq] was sent once more. */
+  markQueuedSent(phone: string, device: number, fromSeq: number, toSeq: number): void {
+    this.sql.run(`UPDATE pending_stanzas SET sends = sends + 1 WHERE phone = ? AND device = ? AND seq > ? AND seq <= ?`, phone, device, fromSeq, toSeq);
+  }
+  dropQueued(seqs: number[]): void {
+    if (seqs.length > 0) this.sql.run(`DELETE FROM pending_stanzas WHERE seq IN (${seqs.map(() => "?").join(",")})`, ...seqs);
+  }
+  /**
+   * The device answered `tag`/`id`: one stanza it was sent on this socket (sends > 0, seq <= upTo)
+   * is done, the oldest whose ack key matches (ackKey in offline.queue.ts) if any, else the oldest
+   * with that tag and id. Its seq, if any.
+   */
+  answerQueued(phone: string, device: number, answer: { tag: string; id: string; ackKey?: string; upTo: number }): number | undefined {
+    const row = this.sql.one<{ seq: number }>(
+      `DELETE FROM pending_stanzas WHERE seq = (
+         SELECT seq FROM pending_stanzas WHERE phone = ? AND device = ? AND tag = ? AND stanza_id = ? AND sends > 0 AND seq <= ?
+         ORDER BY ack_key IS NOT ? , seq LIMIT 1) RETURNING seq`,
+      phone, device, answer.tag, answer.id, answer.upTo, answer.ackKey ?? null);
+    return row ? Number(row.seq) : undefined;
   }
   clearQueued(phone: string, device: number): void {
     this.sql.run(`DELETE FROM pending_stanzas WHERE phone = ? AND device = ?`, phone, device);

@@ -2,7 +2,7 @@ import makeWASocket, { type BaileysEventMap, type proto, type UserFacingSocketCo
 import { browserTuple, DEFAULT_BROWSER } from "../domain/browser";
 import { hardenBaileys } from "../runtime/baileys-hardening";
 import { fixBufferWrites } from "../runtime/buffer-compat";
-import { registerMediaTarget, sandboxMediaHost } from "../runtime/media-target";
+import { SANDBOX_MEDIA_HEADER, registerMediaTarget, sandboxMediaHost, sandboxMediaMarker } from "../runtime/media-target";
 import { registerSocketTarget, type RegisteredTarget, type SocketTarget } from "../runtime/socket-target";
 import { createSqliteAuthState, type SqliteAuthState } from "./auth-state";
 import { resendAllowed, type SentStore } from "./sent-store";
@@ -90,6 +90,9 @@ export const DEFAULT_SOCKET_CONFIG = {
  */
 export const SANDBOX_SOCKET_CONFIG = { keepAliveIntervalMs: 10_000 } satisfies Partial<UserFacingSocketConfig>;
 
+const headersOf = (options: { headers?: unknown } | undefined): Record<string, string> =>
+  options?.headers && typeof options.headers === "object" ? (options.headers as Record<string, string>) : {};
+
 export class BaileysHost {
   readonly auth: SqliteAuthState;
   private current: { socket: WASocket; target?: RegisteredTarget; closed: boolean } | undefined;
@@ -122,6 +125,9 @@ export class BaileysHost {
         ...DEFAULT_SOCKET_CONFIG,
         ...(destination.kind === "sandbox" ? SANDBOX_SOCKET_CONFIG : {}),
         ...socketConfig,
+        // Downloads by direct path alone (history sync) name WhatsApp's default media host; the
+        // header sends a sandbox session's to its sandbox instead (runtime/media-target.ts).
+        ...(destination.kind === "sandbox" ? { options: { ...socketConfig?.options, headers: { ...headersOf(socketConfig?.options), [SANDBOX_MEDIA_HEADER]: sandboxMediaMarker(destination.accountId) } } } : {}),
         waWebSocketUrl: target?.url ?? (destination.kind === "whatsapp" ? destination.url : undefined) ?? WHATSAPP_WS_URL,
         auth: this.auth.state,
         // A recipient's retry receipt asks for the original; Baileys' own cache dies with the object.
@@ -134,6 +140,12 @@ export class BaileysHost {
     }
     const current = { socket, target, closed: false };
     this.current = current;
+    // Baileys answers each offline message before its upsert leaves the event buffer (at the end of
+    // the offline phase); a socket ending first would destroy the buffer, and with it messages the
+    // server already counts as delivered. End handlers run before that, so flush there.
+    socket.registerSocketEndHandler(() => {
+      socket.ev.flush();
+    });
     socket.ev.process(async (events) => {
       if (events["creds.update"]) this.auth.saveCreds();
       if (events["connection.update"]?.connection === "close") {

@@ -1,5 +1,6 @@
 import { assertMediaContent, downloadMediaMessage, type WAMessage, type WASocket } from "baileys";
 import type { Buffer } from "node:buffer";
+import { rpcError } from "../domain/rpc-error";
 
 // The media of a received message, from WhatsApp's media host; when the host no longer has it
 // (404/410), the sender's phone is asked to upload it again (`<receipt type="server-error">` →
@@ -11,11 +12,35 @@ export const MEDIA_RETRY_TIMEOUT_MS = 20_000;
 /** The media is gone from WhatsApp's host and the sender's phone did not bring it back in time. */
 export class MediaExpired extends Error {}
 
-/** The media host's "not here any more" (Baileys' download error is a Boom carrying the HTTP status). */
-function needsReupload(err: unknown): boolean {
+/** The media expired and no socket is connected to ask the sender's phone: worth trying again later. */
+export class NoSocketForReupload extends Error {}
+
+/** The HTTP status a Baileys error carries (a Boom's `output.statusCode`), if any. */
+function statusOf(err: unknown): number | undefined {
   const e = err as { output?: { statusCode?: number }; status?: number } | null;
-  const status = e?.output?.statusCode ?? e?.status;
+  return e?.output?.statusCode ?? e?.status;
+}
+
+/** The media host's "not here any more". */
+function needsReupload(err: unknown): boolean {
+  const status = statusOf(err);
   return status === 404 || status === 410;
+}
+
+/**
+ * What the API answers for a failed download (an RPC error carrying the status): 410 only when
+ * the media is truly gone; a socket that is down or closed mid-request is 503 (try again once it
+ * is back); anything else from WhatsApp's host (5xx, a network error, a file that does not
+ * decrypt) is 502.
+ */
+export function mediaFailure(err: unknown): Error {
+  if (err instanceof MediaExpired) return rpcError(410, "WhatsApp no longer serves this media.");
+  // 428: Baileys' "connection closed" while the phone was being asked.
+  if (err instanceof NoSocketForReupload || statusOf(err) === 428) {
+    return rpcError(503, "The session is not connected; expired media is asked of the sender's phone once it is.");
+  }
+  const status = statusOf(err);
+  return rpcError(502, status ? `WhatsApp's media host answered ${status}.` : "The media could not be downloaded from WhatsApp.");
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -39,7 +64,7 @@ export async function downloadIncomingMedia(socket: WASocket | undefined, msg: W
     return { bytes: await downloadMediaMessage(msg, "buffer", {}) };
   } catch (err) {
     if (!needsReupload(err)) throw err;
-    if (!socket) throw new MediaExpired("the media expired and no socket is connected to ask the sender's phone");
+    if (!socket) throw new NoSocketForReupload("the media expired and no socket is connected to ask the sender's phone");
     // Baileys names the new file on its own default host unless it fetched media_conn; keep the
     // host this message came with (updateMediaMessage changes the message in place).
     const content = assertMediaContent(msg.message);

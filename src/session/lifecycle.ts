@@ -35,7 +35,10 @@ export class Lifecycle {
 
   async onEvents(events: Partial<BaileysEventMap>, socket: WASocket): Promise<void> {
     const { meta, stream, schedule, status, drain } = this.p;
-    if (socket !== this.p.socket.current) return;
+    // A socket being closed by us still delivers its flushed messages (session-socket.ts retiring);
+    // nothing else of it counts, least of all its close.
+    const retiring = socket !== this.p.socket.current;
+    if (retiring && socket !== this.p.socket.retiring) return;
     const update = events["connection.update"] ?? {};
     // Each part runs on its own: a failing D1 write for a message must not keep the session
     // from noticing that its socket closed (or the reverse).
@@ -46,6 +49,15 @@ export class Lifecycle {
         log.error({ session: meta.config()?.id, step: what, err }, "session event step failed");
       }
     };
+    if (retiring) {
+      // Receipts in the same flush were acked to the server too.
+      const updates = events["messages.update"];
+      const config = meta.config();
+      if (updates && config) await step("receipts", () => this.p.receipts.onUpdates(config, updates));
+      const upsert = events["messages.upsert"];
+      if (upsert) await this.storeUpsert(upsert);
+      return;
+    }
 
     if (update.qr) {
       const qr = update.qr;
@@ -79,22 +91,29 @@ export class Lifecycle {
     const updates = events["messages.update"];
     if (updates) await step("receipts", () => this.p.receipts.onUpdates(meta.config()!, updates));
     const upsert = events["messages.upsert"];
-    if (upsert) {
-      await step("messages", async () => {
-        const config = meta.config()!;
-        const phone = meta.state().phoneNumber;
-        const received = await this.p.receiver.onUpsert(config, upsert, phone);
-        if (received.length > 0) {
-          await drain.addBotReplies(config, received, phone);
-          await this.p.socket.touchIdle();
-        }
-      });
-    }
+    if (upsert) await this.storeUpsert(upsert);
 
     if (update.connection === "close") {
       this.p.socket.closed();
       const error = update.lastDisconnect?.error as CloseError | undefined;
       await this.handleClose(error?.output?.statusCode, error?.message, closeSource(error), serverWord(error));
+    }
+  }
+
+  /** Received messages: stored (and webhooks queued), bot replies queued. */
+  private async storeUpsert(upsert: BaileysEventMap["messages.upsert"]): Promise<void> {
+    const { meta, drain } = this.p;
+    try {
+      const config = meta.config();
+      if (!config) return;
+      const phone = meta.state().phoneNumber;
+      const received = await this.p.receiver.onUpsert(config, upsert, phone);
+      if (received.length > 0) {
+        await drain.addBotReplies(config, received, phone);
+        await this.p.socket.touchIdle();
+      }
+    } catch (err) {
+      log.error({ session: meta.config()?.id, step: "messages", err }, "session event step failed");
     }
   }
 

@@ -6,7 +6,7 @@ import { jidToPhone } from "../domain/phone";
 import { now, toTimestamp } from "../domain/time";
 import type { ReceivedMessage } from "./auto-reply";
 import { describeMessage } from "./incoming";
-import { downloadIncomingMedia } from "./incoming-media";
+import { downloadIncomingMedia, mediaFailure } from "./incoming-media";
 import type { FetchedMedia } from "./message-content";
 import { receiptsInUpsert, type Receipts } from "./receipts";
 import type { SessionConfig } from "./session.types";
@@ -45,7 +45,9 @@ export class MessageReceiver {
     // Back to a proto: the stored JSON has its bytes (the media key) as base64 strings, which the
     // download accepts but the media retry request would derive a wrong key from.
     const msg = proto.WebMessageInfo.fromObject(JSON.parse(row.wa_message, BufferJSON.reviver)) as WAMessage;
-    const { bytes, reuploaded } = await downloadIncomingMedia(socket, msg);
+    const { bytes, reuploaded } = await downloadIncomingMedia(socket, msg).catch((err) => {
+      throw mediaFailure(err);
+    });
     if (reuploaded) this.sql.exec("UPDATE inbound_media SET wa_message = ? WHERE message_id = ?", JSON.stringify(reuploaded, BufferJSON.replacer), messageId);
     const described = describeMessage(msg);
     return { bytes: new Uint8Array(bytes), mimetype: described?.media?.mimetype ?? "application/octet-stream" };

@@ -23,6 +23,11 @@ export class SessionSocket {
   private host: BaileysHost | undefined;
   /** The socket this object wants; events of any other (stopped) socket are ignored. */
   current: WASocket | undefined;
+  /**
+   * The socket close() is stopping: its end handler flushes Baileys' event buffer (baileys-host.ts),
+   * and the messages in that flush were already answered to the server, so they must still be stored.
+   */
+  retiring: WASocket | undefined;
   /** The socket finished logging in (`open`) and has not closed since. */
   ready = false;
   qr: string | null = null;
@@ -67,7 +72,13 @@ export class SessionSocket {
   async close(): Promise<void> {
     const socket = this.current;
     this.closed();
-    if (socket) await this.host?.stop();
+    if (!socket) return;
+    this.retiring = socket;
+    try {
+      await this.host?.stop();
+    } finally {
+      if (this.retiring === socket) this.retiring = undefined;
+    }
   }
 
   /** The socket closed (or was stopped): no socket, no QR. */

@@ -2,11 +2,12 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MEDIA_RETRY_TIMEOUT_MS } from "../../src/session/incoming-media";
 import { call, createAccount, type TestAccount } from "../helpers/api";
-import { createPhone, fault, linkedSession, sandboxEventsOf } from "../helpers/sessions";
+import { createPhone, fault, linkedSession, sandboxEventsOf, waitForSession } from "../helpers/sessions";
 
 // Media WhatsApp's host no longer serves (404/410) is asked of the sender's phone again
 // (`<receipt type="server-error">` → `<notification type="mediaretry">`); a phone that never
-// answers must not hang the media API: it answers 410 media_expired within its bound.
+// answers must not hang the media API: it answers 410 media_expired within its bound. Only a
+// media that is truly gone is 410: a session that cannot ask the phone right now is 503.
 
 const jpeg = () => {
   const bytes = new Uint8Array(4096).map((_, i) => (i * 17) % 256);
@@ -72,5 +73,26 @@ describe("expired incoming media", () => {
     expect(await sandboxEventsOf(account.id, session.id, "mediaretry_unanswered")).toHaveLength(1);
     expect(took).toBeGreaterThanOrEqual(MEDIA_RETRY_TIMEOUT_MS - 100);
     expect(took).toBeLessThan(MEDIA_RETRY_TIMEOUT_MS + 5_000);
+  }, 60_000);
+
+  it("answers 503 session_unavailable while the session is disconnected, and serves the media once it is back", async () => {
+    const account = await createAccount();
+    const { session } = await linkedSession(account.key);
+    const { row, bytes } = await incomingImage(account, session.id, session.phone_number);
+    await fault(account.key, session.id, { kind: "expire_media" });
+    expect((await call("PATCH", `/v1/whatsapp/sessions/${session.id}/disconnect`, { key: account.key })).status).toBe(200);
+    await waitForSession(account.key, session.id, (s) => s.status === "disconnected");
+
+    const res = await getMedia(account.key, row.id);
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as any).error.code).toBe("session_unavailable");
+    // Nothing was asked of the phone: there was no socket to ask with.
+    expect(await sandboxEventsOf(account.id, session.id, "mediaretry")).toHaveLength(0);
+
+    expect((await call("PATCH", `/v1/whatsapp/sessions/${session.id}/reconnect`, { key: account.key })).status).toBe(200);
+    await waitForSession(account.key, session.id, (s) => s.status === "connected");
+    const back = await getMedia(account.key, row.id);
+    expect(back.status).toBe(200);
+    expect(new Uint8Array(await back.arrayBuffer())).toEqual(bytes);
   }, 60_000);
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { call, createAccount } from "../helpers/api";
 import { send } from "../helpers/messages";
 import { sandboxOf } from "../helpers/sandbox-client";
-import { createPhone, linkedSession, logins, sessionObject } from "../helpers/sessions";
+import { createPhone, fault, linkedSession, logins, sessionObject } from "../helpers/sessions";
 
 // A recipient that cannot decrypt a message asks for it again with a retry receipt; Baileys then
 // needs the original from getMessage. The gateway serves it from the session object's SQLite, so
@@ -16,7 +16,8 @@ async function inboxEntry(key: string, phone: string, id: string) {
   return (res.json.messages as any[]).find((m) => m.id === id);
 }
 
-async function sentMessage(key: string, sessionId: string, to: string, content: string) {
+/** Sends a text and waits for its row to reach `status`; returns its WhatsApp id. */
+async function sentMessage(key: string, sessionId: string, to: string, content: string, status = "sent") {
   const res = await send(key, { whatsapp_session_id: sessionId, to_number: [`+${to}`], type: "text", content });
   expect(res.status, res.text).toBe(201);
   const id = res.json.data.messages[0].id;
@@ -26,7 +27,7 @@ async function sentMessage(key: string, sessionId: string, to: string, content: 
       row = (await call("GET", `/v1/whatsapp/messages/${id}`, { key })).json.data;
       return row?.status;
     }, { timeout: 20_000, interval: 100 })
-    .toBe("sent");
+    .toBe(status);
   return row.provider_message_id as string;
 }
 
@@ -107,6 +108,23 @@ describe("retry receipts", () => {
     const res = await call("POST", `/v1/whatsapp/sessions/${session.id}/logout`, { key: account.key });
     expect(res.status, res.text).toBeLessThan(300);
     expect(await kept()).toEqual({ sent: 0, keys: 0 });
+  }, 60_000);
+
+  it("fault undecryptable: the phone cannot open the next message, asks again on its own, and opens the resend", async () => {
+    const account = await createAccount({ balance: 1000 });
+    const { session } = await linkedSession(account.key);
+    const contact = await createPhone(account.key, { name: "Uma" });
+    await fault(account.key, session.id, { kind: "undecryptable" });
+    // The retry receipt came from the phone, not from a driver call; the resend opened and was
+    // delivered, so the gateway's row goes on to `delivered` like any other.
+    const waId = await sentMessage(account.key, session.id, contact.phone_number, "first try fails", "delivered");
+    expect(await inboxEntry(account.key, contact.phone_number, waId)).toMatchObject({ text: "first try fails", retry_count: 1, awaiting_resend: false });
+    const receipts = (await sandboxOf(account.id).events(500)) as { kind: string; detail: any }[];
+    expect(receipts.filter((e) => e.kind === "retry_receipt").map((e) => e.detail)).toEqual([expect.objectContaining({ id: waId, count: 1, sent: true })]);
+
+    // Only the next message: the one after opens at once.
+    const next = await sentMessage(account.key, session.id, contact.phone_number, "second opens", "delivered");
+    expect(await inboxEntry(account.key, contact.phone_number, next)).toMatchObject({ text: "second opens", retry_count: 0 });
   }, 60_000);
 
   it("refuses a retry receipt for a message the phone never received", async () => {

@@ -1,7 +1,7 @@
 import { downloadMediaMessage } from "baileys";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { SANDBOX_MEDIA_DOMAIN, sandboxMediaHost } from "../../src/runtime/media-target";
+import { SANDBOX_MEDIA_DOMAIN, SANDBOX_MEDIA_HEADER, WHATSAPP_MEDIA_HOST, registerMediaTarget, sandboxMediaHost, sandboxMediaMarker } from "../../src/runtime/media-target";
 import { bytes, linkByQr, poll, sandboxOf, sessionOf, sha256Hex, upsert } from "../helpers/sandbox-client";
 
 // Media both ways over the real protocol: Baileys encrypts, asks media_conn, uploads over HTTPS to
@@ -159,5 +159,27 @@ describe("sandbox media with the real Baileys client", () => {
     expect(empty?.message).toMatch(/^\[422\] /);
     const badType = await sandbox.sendMessage("15551140001", { to: "15551140002", type: "hologram" } as never).then(() => undefined, (e: Error) => e);
     expect(badType?.message).toMatch(/^\[422\] /);
+  });
+
+  it("sends a sandbox socket's downloads from WhatsApp's default host to its sandbox, by an isolate-only marker", async () => {
+    const accountId = "acct-media-marker";
+    const seen: { url: string; marker: string | null }[] = [];
+    registerMediaTarget(sandboxMediaHost(accountId), {
+      fetch: async (req) => {
+        seen.push({ url: req.url, marker: req.headers.get(SANDBOX_MEDIA_HEADER) });
+        return new Response("blob");
+      },
+    });
+    const path = "/v/t62.7119-24/0123456789abcdef0123456789abcdef.enc?oh=01_x&oe=FFFFFFFF";
+    const res = await fetch(`https://${WHATSAPP_MEDIA_HOST}${path}`, { headers: { [SANDBOX_MEDIA_HEADER]: sandboxMediaMarker(accountId) } });
+    expect(await res.text()).toBe("blob");
+    // The sandbox got it on its own host, and the marker did not travel with it.
+    expect(seen).toEqual([{ url: `https://${sandboxMediaHost(accountId)}${path}`, marker: null }]);
+
+    // A marker without this isolate's token (a header anyone could set) routes nothing into a sandbox.
+    const forged = `${"0".repeat(36)}:${sandboxMediaHost(accountId)}`;
+    await fetch(`https://${WHATSAPP_MEDIA_HOST}${path}`, { headers: { [SANDBOX_MEDIA_HEADER]: forged } }).catch(() => undefined);
+    await fetch(`https://${WHATSAPP_MEDIA_HOST}${path}`, { headers: { [SANDBOX_MEDIA_HEADER]: sandboxMediaHost(accountId) } }).catch(() => undefined);
+    expect(seen).toHaveLength(1);
   });
 });

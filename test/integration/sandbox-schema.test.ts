@@ -1,5 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { offlineCopy } from "../../src/sandbox/offline.queue";
+import { node } from "../../src/sandbox/stanzas";
 import { SCHEMA_VERSION, migrateWorld } from "../../src/sandbox/world.schema";
 import { sandboxOf } from "../helpers/sandbox-client";
 
@@ -46,13 +48,15 @@ describe("sandbox schema", () => {
     await sandboxOf("acct-schema-new").listPhones();
     await runInDurableObject(sandboxOf("acct-schema-new"), (_i, state) => {
       expect(version(state.storage.sql)).toBe(SCHEMA_VERSION);
-      expect(SCHEMA_VERSION).toBe(2);
+      // Pinned: a new step must be a deliberate change here too.
+      expect(SCHEMA_VERSION).toBe(4);
       expect(tables(state.storage.sql)).toEqual(expect.arrayContaining(["phones", "companions", "messages", "media_blobs", "groups", "schedule"]));
       expect(columns(state.storage.sql, "messages")).toEqual(expect.arrayContaining(["extra", "media_ref"]));
+      expect(columns(state.storage.sql, "pending_stanzas")).toEqual(expect.arrayContaining(["tag", "stanza_id", "sends", "ack_key"]));
     });
   });
 
-  it("a v1 object runs step 2 only and keeps its rows; at the newest version nothing runs", async () => {
+  it("a v1 object runs the later steps only and keeps its rows; at the newest version nothing runs", async () => {
     await sandboxOf("acct-schema-v1").listPhones();
     await runInDurableObject(sandboxOf("acct-schema-v1"), (_i, state) => {
       const sql = state.storage.sql;
@@ -62,22 +66,31 @@ describe("sandbox schema", () => {
       sql.exec("INSERT INTO schema_version (version) VALUES (1)");
       for (const statement of V1_SQL) sql.exec(statement);
       sql.exec("INSERT INTO messages (owner, id, direction, peer, chat_jid, type, timestamp) VALUES ('15550001001', 'M1', 'in', '15550001002', 'x', 'text', 1)");
+      // A stanza queued for an offline device, as v1 stored it (bytes only).
+      const queued = offlineCopy(node("receipt", { from: "15550001002@s.whatsapp.net", id: "R1", t: "1" }));
+      sql.exec("INSERT INTO pending_stanzas (phone, device, node) VALUES ('15550001001', 1, ?)", queued.buffer.slice(queued.byteOffset, queued.byteOffset + queued.byteLength));
       expect(columns(sql, "messages")).not.toContain("extra");
       // A step-1 table gone: if step 1 ran again it would come back.
       sql.exec("DROP TABLE event_log");
 
-      expect(migrateWorld(sql)).toBe(2);
-      expect(version(sql)).toBe(2);
+      expect(migrateWorld(sql)).toBe(SCHEMA_VERSION);
+      expect(version(sql)).toBe(SCHEMA_VERSION);
       expect(columns(sql, "messages")).toEqual(expect.arrayContaining(["extra", "media_ref"]));
+      // Step 3: the queued stanza now names what answers it (its tag and id) and is kept until then.
+      expect(sql.exec("SELECT tag, stanza_id, sends, ack_key FROM pending_stanzas").toArray()).toEqual([
+        { tag: "receipt", stanza_id: "R1", sends: 0, ack_key: "15550001002@s.whatsapp.net|||" },
+      ]);
+      const indexes = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'pending_stanzas'").toArray().map((r) => r.name);
+      expect(indexes).toEqual(expect.arrayContaining(["pending_stanzas_answer", "pending_stanzas_device"]));
       expect(tables(sql)).toEqual(expect.arrayContaining(["media_blobs", "media_chunks", "groups", "group_members", "sender_keys", "sender_key_sent", "schedule"]));
       expect(sql.exec("SELECT id, extra FROM messages").toArray()).toEqual([{ id: "M1", extra: null }]);
       expect(tables(sql)).not.toContain("event_log");
 
-      // At version 2 no step runs: a table dropped since is not made again.
+      // At the newest version no step runs: a table dropped since is not made again.
       sql.exec("DROP TABLE schedule");
       migrateWorld(sql);
       expect(tables(sql)).not.toContain("schedule");
-      expect(version(sql)).toBe(2);
+      expect(version(sql)).toBe(SCHEMA_VERSION);
     });
   });
 });
