@@ -4,13 +4,15 @@
 // the gateway's WebSocket proxy (GET /v1/sandbox/ws/chat) and is paired by a sandbox phone
 // scanning its QR (POST /v1/sandbox/clients/{label}/scan).
 //
-// Run by bench/run.mjs with fork(): it receives {op, ...} messages over IPC and answers
-// {id, ok, result | error}. Standalone it does nothing.
+// Run by bench/run.mjs with fork(), twice: the in-process baseline (ops latency/inbox/burst) and
+// the HTTP baseline (op listen: the same socket behind http-baseline.mjs). It receives {op, ...}
+// messages over IPC and answers {id, ok, result | error}. Standalone it does nothing.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import makeWASocket, { DisconnectReason, useMultiFileAuthState, WA_CERT_DETAILS } from "baileys";
 import P from "pino";
+import { serveHttp } from "./http-baseline.mjs";
 import { client, now, waitForInbox } from "./lib.mjs";
 
 const { BASE, KEY, LABEL } = process.env;
@@ -21,7 +23,7 @@ if (!process.send || !BASE || !KEY || !LABEL) {
 const api = client(BASE, KEY);
 // libsignal logs every session it opens or closes to the console; the parent owns the output.
 for (const level of ["log", "info", "warn", "debug"]) console[level] = () => {};
-const jid = (phone) => `${phone}@s.whatsapp.net`;
+const jid = (phone) => `${phone.replace(/^\+/, "")}@s.whatsapp.net`;
 
 let sock;
 let authDir;
@@ -29,6 +31,7 @@ let closing = false;
 let isOpen = false;
 let reconnects = 0;
 let waiters = [];
+let httpServer;
 
 /** Trust the sandbox's Noise root in this process only (what a self-hosted stack would patch). */
 async function trustSandbox() {
@@ -118,26 +121,44 @@ const ops = {
     return { samples };
   },
 
-  /** (iii)/(iv) one message to each recipient, unpaced, sequential on one socket. */
+  /** The HTTP baseline: this socket behind a node:http server (http-baseline.mjs). */
+  async listen() {
+    httpServer ??= await serveHttp(async (to, text) => {
+      await opened();
+      return (await sock.sendMessage(jid(to), { text })).key.id;
+    });
+    return { port: httpServer.port };
+  },
+
+  /** (iii)/(iv) one message to each recipient, unpaced, sequential on one socket. Times are wall-clock ms. */
   async burst({ recipients, text }) {
-    const t0 = now();
+    const startedAt = Date.now();
     const before = reconnects;
     let failed = 0;
     let firstError;
+    let firstSentAt = null;
+    let lastSentAt = null;
     for (const to of recipients) {
       try {
         await opened();
         await sock.sendMessage(jid(to), { text });
+        lastSentAt = Date.now();
+        firstSentAt ??= lastSentAt;
       } catch (err) {
         failed++;
         firstError ??= String(err?.message ?? err);
       }
     }
-    return { ms: now() - t0, sent: recipients.length - failed, failed, first_error: firstError, reconnects: reconnects - before };
+    return { started_at: startedAt, first_sent_at: firstSentAt, last_sent_at: lastSentAt, sent: recipients.length - failed, failed, first_error: firstError, reconnects: reconnects - before };
+  },
+
+  async stats() {
+    return { reconnects };
   },
 
   async close() {
     closing = true;
+    httpServer?.close();
     try {
       sock?.end(undefined);
     } catch {}

@@ -96,3 +96,26 @@ export async function waitForInbox(api, phone, text, { timeout = 30_000, interva
 }
 
 export const log = (...args) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
+
+/**
+ * When a burst reached the contacts: polls each recipient's sandbox inbox until the message with
+ * this text is there, and returns the first and last arrival (the sandbox stores each message's
+ * arrival as its timestamp; wall-clock ms, same machine) and how many never came.
+ */
+export async function inboxArrivals(api, recipients, text, { timeout = 60_000, interval = 200 } = {}) {
+  const arrived = new Map();
+  const deadline = Date.now() + timeout;
+  let missing = recipients;
+  for (;;) {
+    await mapLimit(missing, 8, async (phone) => {
+      const { messages } = await api.get(`/v1/sandbox/phones/${phone}/inbox`);
+      const m = messages.find((x) => x.direction === "in" && x.text === text);
+      if (m) arrived.set(phone, Date.parse(m.timestamp));
+    });
+    missing = recipients.filter((p) => !arrived.has(p));
+    if (!missing.length || Date.now() > deadline) break;
+    await sleep(interval);
+  }
+  const at = [...arrived.values()];
+  return { first_at: at.length ? Math.min(...at) : null, last_at: at.length ? Math.max(...at) : null, arrived: at.length, missing: missing.length };
+}

@@ -68,21 +68,20 @@ export function gateway(api, sessionId) {
       return { samples };
     },
 
-    /** (iii)/(iv) one campaign, delay_between 0: accept, then until every row is final. */
-    async campaign({ recipients, text, timeout }) {
+    /** (iii)/(iv) one campaign, delay_between 0: accept, then until every row is final. Times are wall-clock ms. */
+    async burst({ recipients, text, timeout }) {
+      const startedAt = Date.now();
       const t0 = now();
       const res = await send(recipients, text);
-      const accepted = now();
-      const acceptedWall = Date.now();
-      const { at, counts } = await campaignDone(res.data.campaign_id, recipients.length, timeout);
+      const acceptMs = now() - t0;
+      const { counts } = await campaignDone(res.data.campaign_id, recipients.length, timeout);
       // The rows' own sent_at (the gateway's clock, same machine): when sending started and ended.
       const sentAt = (await rowsOf(res.data.campaign_id)).map((m) => Date.parse(m.sent_at)).filter(Number.isFinite);
       return {
-        accept_ms: accepted - t0,
-        ms: at - accepted,
-        // From the 201 to the first row's sent_at (queue hand-off, outbox start) and to the last one.
-        first_sent_ms: sentAt.length ? Math.min(...sentAt) - acceptedWall : null,
-        last_sent_ms: sentAt.length ? Math.max(...sentAt) - acceptedWall : null,
+        started_at: startedAt,
+        accept_ms: acceptMs,
+        first_sent_at: sentAt.length ? Math.min(...sentAt) : null,
+        last_sent_at: sentAt.length ? Math.max(...sentAt) : null,
         sent: counts.sent + counts.delivered + counts.read,
         failed: counts.failed,
         counts,

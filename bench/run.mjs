@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run bench`: the gateway (under `npm run dev`) against a baseline — a plain Node.js Baileys
-// process linked to the same sandbox — on the same workloads. Prints a table and writes
+// `npm run bench`: the gateway (under `npm run dev`) against two baselines linked to the same
+// sandbox — plain Node.js Baileys called in-process, and the same behind a minimal node:http
+// server (the HTTP baseline) — on the same workloads. Prints one table and writes
 // bench/results/latest.json. See README "Benchmarks".
 //
 // Environment: BASE (default http://localhost:8787), ADMIN_TOKEN / DEV_API_KEY (default: from
@@ -11,8 +12,10 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { client, log, mapLimit, now, ROOT, summarize, target, waitFor } from "./lib.mjs";
+import { httpBaseline } from "./http-sender.mjs";
+import { client, inboxArrivals, log, mapLimit, now, ROOT, target, waitFor } from "./lib.mjs";
 import { gateway } from "./ours.mjs";
+import { figures, SENDERS, table } from "./report.mjs";
 
 const size = (name, fallback) => {
   const n = Number(process.env[name] ?? fallback);
@@ -45,8 +48,8 @@ async function benchAccount() {
 }
 
 /** The baseline child process and a promise-based call over IPC. */
-function startBaseline(key) {
-  const label = `baseline-${randomUUID()}`;
+function startBaseline(key, kind) {
+  const label = `baseline-${kind}-${randomUUID()}`;
   const child = fork(path.join(ROOT, "bench/baseline-client.mjs"), [], {
     env: { ...process.env, BASE: base, KEY: key, LABEL: label },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -74,128 +77,118 @@ function startBaseline(key) {
 }
 
 const ms = (v) => (v == null ? "–" : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${v.toFixed(v < 10 ? 2 : 0)} ms`);
-const ratio = (a, b) => (a == null || b == null || b === 0 ? "–" : `${(a / b).toFixed(2)}×`);
-
-function table(rows) {
-  const head = ["figure", "ours (gateway)", "baseline (Node Baileys)", "ours/baseline"];
-  const all = [head, ...rows.map((r) => [r.name, r.ours, r.baseline, r.ratio])];
-  const widths = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  const line = (r) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
-  return [line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map((r) => line([r.name, r.ours, r.baseline, r.ratio]))].join("\n");
-}
 
 async function main() {
   const started = Date.now();
+  const loadBefore = os.loadavg()[0];
   log(`gateway at ${base}; sizes ${JSON.stringify(N)}`);
   const account = await benchAccount();
   const api = client(base, account.key);
   log(`account ${account.id}${account.own ? " (created for this run)" : " (development account)"}`);
 
-  // 1. Phones: two owners (gateway session, baseline client) and contacts with manual receipts,
-  //    shared by both senders (each sender has its own Signal sessions with them).
+  // 1. Phones: three owners (gateway session, HTTP baseline, in-process baseline) and contacts with
+  //    manual receipts, shared by all senders (each sender has its own Signal sessions with them).
   const t0 = now();
   const manual = { receipt_policy: { delivered: "manual", read: "manual" } };
   const phone = async (body = {}) => (await api.post("/v1/sandbox/phones", body)).phone.phone_number;
-  const [ownerOurs, ownerBaseline] = [await phone({ name: "Gateway owner" }), await phone({ name: "Baseline owner" })];
+  const owners = { ours: await phone({ name: "Gateway owner" }), http: await phone({ name: "HTTP baseline owner" }), node: await phone({ name: "Baseline owner" }) };
   const contacts = await mapLimit(Array.from({ length: 2 + N.burst + N.campaign }), 4, () => phone(manual));
   const [latencyTo, inboxTo] = contacts;
   const burst = contacts.slice(2, 2 + N.burst);
   const campaign = contacts.slice(2 + N.burst);
-  log(`${contacts.length + 2} sandbox phones in ${ms(now() - t0)}`);
+  log(`${contacts.length + 3} sandbox phones in ${ms(now() - t0)}`);
 
-  // 2. The gateway session, linked by the owner phone.
+  // 2. The gateway session, linked by its owner phone.
   const t1 = now();
   const { session } = await api.post("/v1/whatsapp/sessions", { sandbox: true });
-  await api.post(`/v1/sandbox/sessions/${session.id}/scan`, { phone_number: ownerOurs });
+  await api.post(`/v1/sandbox/sessions/${session.id}/scan`, { phone_number: owners.ours });
   await waitFor(async () => (await api.get(`/v1/whatsapp/sessions/${session.id}`)).session.status === "connected", {
     timeout: 60_000,
     interval: 100,
     what: "the gateway session to connect",
   });
-  const linkOurs = now() - t1;
-  log(`gateway session ${session.id} connected in ${ms(linkOurs)}`);
+  const link = { ours: now() - t1 };
+  log(`gateway session ${session.id} connected in ${ms(link.ours)}`);
 
-  // 3. The baseline process, linked by its owner phone through the WebSocket proxy.
-  const baseline = startBaseline(account.key);
-  const linked = await baseline.call("link", { ownerPhone: ownerBaseline });
-  log(`baseline ${baseline.label} connected in ${ms(linked.link_ms)}`);
+  // 3. The two baseline processes, each linked by its owner phone through the WebSocket proxy;
+  //    the HTTP one serves POST /send on a loopback port.
+  const baselines = { http: startBaseline(account.key, "http"), node: startBaseline(account.key, "node") };
+  for (const k of ["http", "node"]) {
+    link[k] = (await baselines[k].call("link", { ownerPhone: owners[k] })).link_ms;
+    log(`${k} baseline ${baselines[k].label} connected in ${ms(link[k])}`);
+  }
+  const { port } = await baselines.http.call("listen");
+  const node = baselines.node;
 
-  const ours = gateway(api, session.id);
-  const results = {};
+  const senders = {
+    ours: gateway(api, session.id),
+    http: httpBaseline(port, api),
+    node: { latency: (a) => node.call("latency", a), inbox: (a) => node.call("inbox", a), burst: ({ recipients, text }) => node.call("burst", { recipients, text }) },
+  };
+  const results = { latency: {}, inbox: {}, burst: {}, known: {}, campaign: {} };
+  // Each workload runs for the senders one after the other, never side by side.
+  const each = async (what, fn) => {
+    for (const s of SENDERS) results[what][s] = await fn(senders[s], s);
+  };
+  // A burst, then when it reached the contacts' inboxes (before the next sender starts).
+  const burstTo = (recipients, label, timeout) => async (sender, s) => {
+    const text = `bench ${label} ${s}`;
+    const r = await sender.burst({ recipients, text, timeout });
+    return { ...r, inbox: await inboxArrivals(api, recipients, text, { timeout: 120_000 }) };
+  };
   try {
     log(`(i) accept latency: ${N.latency} sequential sends to one contact`);
-    results.latency = {
-      ours: await ours.latency({ to: latencyTo, n: N.latency, text: "bench latency ours" }),
-      baseline: await baseline.call("latency", { to: latencyTo, n: N.latency, text: "bench latency baseline" }),
-    };
+    await each("latency", (x, s) => x.latency({ to: latencyTo, n: N.latency, text: `bench latency ${s}` }));
     log(`(ii) time to inbox: ${N.inbox} sequential sends`);
-    results.inbox = {
-      ours: await ours.inbox({ to: inboxTo, n: N.inbox, text: "bench inbox ours" }),
-      baseline: await baseline.call("inbox", { to: inboxTo, n: N.inbox, text: "bench inbox baseline" }),
-    };
-    log(`(iii) unpaced throughput: ${N.burst} recipients`);
-    results.burst = {
-      ours: await ours.campaign({ recipients: burst, text: "bench burst ours", timeout: 300_000 }),
-      baseline: await baseline.call("burst", { recipients: burst, text: "bench burst baseline" }),
-    };
+    await each("inbox", (x, s) => x.inbox({ to: inboxTo, n: N.inbox, text: `bench inbox ${s}` }));
+    log(`(iii) unpaced burst: ${N.burst} new numbers`);
+    await each("burst", burstTo(burst, "burst", 300_000));
+    log(`(iii) unpaced burst: the same ${N.burst} numbers again (Signal sessions exist)`);
+    await each("known", burstTo(burst, "known", 300_000));
     log(`(iv) campaign: ${N.campaign} recipients`);
-    results.campaign = {
-      ours: await ours.campaign({ recipients: campaign, text: "bench campaign ours", timeout: 600_000 }),
-      baseline: await baseline.call("burst", { recipients: campaign, text: "bench campaign baseline" }),
-    };
+    await each("campaign", burstTo(campaign, "campaign", 600_000));
+    for (const k of ["http", "node"]) results.reconnects = { ...results.reconnects, [k]: (await baselines[k].call("stats")).reconnects };
   } finally {
-    await baseline.call("close").catch(() => {});
-    baseline.child.kill();
+    for (const b of Object.values(baselines)) {
+      await b.call("close").catch(() => {});
+      b.child.kill();
+    }
     // The session would otherwise stay connected (persistent) in the dev server.
     await api.post(`/v1/whatsapp/sessions/${session.id}/logout`).catch(() => {});
   }
 
   // 4. Figures.
-  const L = { ours: summarize(results.latency.ours.samples), baseline: summarize(results.latency.baseline.samples) };
-  const I = { ours: summarize(results.inbox.ours.samples), baseline: summarize(results.inbox.baseline.samples) };
-  const rate = (r) => (r.sent / r.ms) * 1000;
-  const steady = (r, n) => (r.first_sent_ms == null ? "–" : `${(((n - 1) / (r.last_sent_ms - r.first_sent_ms)) * 1000).toFixed(1)} msg/s`);
-  const B = { ours: rate(results.burst.ours), baseline: rate(results.burst.baseline) };
-  const C = { ours: results.campaign.ours.ms, baseline: results.campaign.baseline.ms };
-  const rows = [
-    { name: `(i) accept latency p50 (n=${N.latency})`, ours: ms(L.ours.p50), baseline: ms(L.baseline.p50), ratio: ratio(L.ours.p50, L.baseline.p50) },
-    { name: `(i) accept latency p99`, ours: ms(L.ours.p99), baseline: ms(L.baseline.p99), ratio: ratio(L.ours.p99, L.baseline.p99) },
-    { name: `(ii) call → contact inbox p50 (n=${N.inbox})`, ours: ms(I.ours.p50), baseline: ms(I.baseline.p50), ratio: ratio(I.ours.p50, I.baseline.p50) },
-    { name: `(ii) call → contact inbox p99`, ours: ms(I.ours.p99), baseline: ms(I.baseline.p99), ratio: ratio(I.ours.p99, I.baseline.p99) },
-    {
-      name: `(iii) unpaced throughput (${N.burst} recipients)`,
-      ours: `${B.ours.toFixed(1)} msg/s`,
-      baseline: `${B.baseline.toFixed(1)} msg/s`,
-      ratio: ratio(B.ours, B.baseline),
-    },
-    { name: `(iv) ${N.campaign}-recipient campaign, accept → all sent`, ours: ms(C.ours), baseline: ms(C.baseline), ratio: ratio(C.ours, C.baseline) },
-  ];
-  const failures = ["burst", "campaign"]
-    .map((k) => {
-      const b = results[k].baseline;
-      const detail = [b.first_error && `first error: ${b.first_error}`, b.reconnects && `${b.reconnects} reconnect(s)`].filter(Boolean).join(", ");
-      return `${k}: ours ${results[k].ours.failed} failed, baseline ${b.failed} failed${detail ? ` (${detail})` : ""}`;
-    })
-    .join("; ");
-  const anyFailed = ["burst", "campaign"].some((k) => results[k].ours.failed || results[k].baseline.failed);
-  const machine = { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? "unknown", memory_gb: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, node: process.version };
+  const F = figures(results, N);
+  const problems = [];
+  for (const k of ["burst", "known", "campaign"]) {
+    for (const s of SENDERS) {
+      const r = results[k][s];
+      if (r.failed) problems.push(`${k}/${s}: ${r.failed} failed${r.first_error ? ` (first error: ${r.first_error})` : ""}`);
+      if (r.inbox.missing) problems.push(`${k}/${s}: ${r.inbox.missing} never reached the inbox`);
+    }
+  }
+  for (const [k, n] of Object.entries(results.reconnects ?? {})) if (n) problems.push(`${k} baseline reconnected ${n} time(s)`);
+  const machine = { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? "unknown", memory_gb: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, node: process.version, load_before: loadBefore, load_after: os.loadavg()[0] };
   const date = new Date().toISOString();
+  const met = F.rows.filter((r) => r.target);
 
   console.log(`
 WhatsApp gateway benchmark — ${date}
 machine: ${machine.cpus} cores (${machine.cpu_model}), ${machine.memory_gb} GB, ${machine.platform}, Node ${machine.node}
-gateway: ${base} (npm run dev, local workerd); sandbox WhatsApp for both sides
+load average (1 min): ${machine.load_before.toFixed(2)} at the start, ${machine.load_after.toFixed(2)} at the end${Math.max(machine.load_before, machine.load_after) > machine.cpus ? " (above the core count: other work competed for the CPU)" : ""}
+gateway: ${base} (npm run dev, local workerd: the gateway and the sandbox share one process); sandbox WhatsApp for all senders
 
-${table(rows)}
+${F.rows.length ? table(F.rows) : ""}
 
-(i)   ours: POST /v1/whatsapp/messages round trip (rows stored, job queued); baseline: sock.sendMessage resolves
-(ii)  from the call until the text is in the contact's sandbox inbox (polled every 20 ms, both sides)
-(iii) ours: campaign with delay_between 0, from the 201 until every row is final; baseline: sequential sock.sendMessage
-(iv)  same as (iii) with ${N.campaign} recipients. Ratios: > 1 means ours takes longer ((i), (ii), (iv)) or sends faster ((iii)).
-extra (ours): accept→all ${N.latency} of (i) sent ${ms(results.latency.ours.all_sent_ms)}; campaign POST ${ms(results.burst.ours.accept_ms)} for ${N.burst} recipients, ${ms(results.campaign.ours.accept_ms)} for ${N.campaign};
-  by the rows' sent_at: 201→first sent ${ms(results.burst.ours.first_sent_ms)} (iii), ${ms(results.campaign.ours.first_sent_ms)} (iv); rate from first to last sent ${steady(results.burst.ours, N.burst)} (iii), ${steady(results.campaign.ours, N.campaign)} (iv)
-link (scan → connected): ours ${ms(linkOurs)}, baseline ${ms(linked.link_ms)}
-failures: ${failures}${anyFailed ? "\nWARNING: some sends failed; the figures above do not compare like with like. Was the dev server reloaded (file changes) during the run?" : ""}
+gateway: POST /v1/whatsapp/messages (delay_between 0); HTTP baseline: POST /send to node:http awaiting sock.sendMessage
+  (bulk: {recipients} answered when all resolved); in-process: sock.sendMessage called directly. Same Baileys, same sandbox.
+(i)   the call's round trip; (ii) from the call until the text is in the contact's sandbox inbox (polled every 20 ms)
+(iii)/(iv) one message per recipient, unpaced, from the call: "sent" is the rows' sent_at (gateway) or sendMessage resolving
+  (baselines); "in inbox" is when the sandbox stored it for the contact. Known numbers: a second round to the same ${N.burst}.
+targets met: ${met.filter((r) => r.met).length} of ${met.length}
+extra (ours): campaign POST ${ms(results.burst.ours.accept_ms)} for ${N.burst} recipients, ${ms(results.campaign.ours.accept_ms)} for ${N.campaign}
+link (scan → connected): gateway ${ms(link.ours)}, HTTP baseline ${ms(link.http)}, in-process baseline ${ms(link.node)}
+${problems.length ? `WARNING: ${problems.join("; ")}\n  the figures above do not compare like with like. Was the dev server reloaded (file changes) during the run?` : "failures: none"}
 total bench time ${((Date.now() - started) / 1000).toFixed(0)} s
 `);
 
@@ -205,21 +198,13 @@ total bench time ${((Date.now() - started) / 1000).toFixed(0)} s
     base,
     sizes: N,
     figures: {
-      accept_latency_ms: L,
-      inbox_latency_ms: I,
-      throughput_msgs_per_s: B,
-      campaign_ms: C,
-      ratios: {
-        accept_p50: L.ours.p50 / L.baseline.p50,
-        accept_p99: L.ours.p99 / L.baseline.p99,
-        inbox_p50: I.ours.p50 / I.baseline.p50,
-        inbox_p99: I.ours.p99 / I.baseline.p99,
-        throughput: B.ours / B.baseline,
-        campaign: C.ours / C.baseline,
-      },
+      accept_latency_ms: F.latency,
+      inbox_latency_ms: F.inbox,
+      bursts: F.bursts,
+      rows: F.rows.map(({ fmt, ...r }) => r),
     },
     raw: results,
-    link_ms: { ours: linkOurs, baseline: linked.link_ms },
+    link_ms: link,
   };
   const dir = path.join(ROOT, "bench/results");
   mkdirSync(dir, { recursive: true });

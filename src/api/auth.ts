@@ -1,4 +1,5 @@
 import type { AccountRow } from "../db/accounts.repo";
+import { cachedKey, forgetKey, rememberKey } from "../db/api-key-cache";
 import { findKeyWithAccount, touchKey, type ApiKeyRow } from "../db/api-keys.repo";
 import { database } from "../db/client";
 import { isWellFormedApiKey, sha256Hex, timingSafeEqualString } from "../domain/api-keys";
@@ -8,6 +9,25 @@ import { unauthorized } from "./errors";
 export interface AuthContext {
   account: AccountRow;
   key: ApiKeyRow;
+  /** Read from this isolate's cache (`fastAccept` routes only): not yet checked against D1. */
+  cached: boolean;
+}
+
+/** The 401 of a key found unknown or revoked (also inside the accept batch, which forgets it). */
+export function keyRefusal(reason: "invalid_api_key" | "revoked_api_key", keyId?: string) {
+  if (keyId) forgetKey(keyId);
+  return reason === "revoked_api_key"
+    ? unauthorized("revoked_api_key", "The API key has been revoked.")
+    : unauthorized("invalid_api_key", "The API key is not valid.");
+}
+
+/** The key (by hash) and its account read from D1 now; 401 when gone or revoked. */
+export async function verifyKey(env: Env, hash: string): Promise<AuthContext> {
+  const found = await findKeyWithAccount(database(env), hash);
+  if (!found) throw keyRefusal("invalid_api_key");
+  if (found.key.revokedAt) throw keyRefusal("revoked_api_key", found.key.id);
+  rememberKey(found);
+  return { ...found, cached: false };
 }
 
 // last_used_at is refreshed at most this often, to keep a write off most requests.
@@ -21,16 +41,21 @@ function bearer(request: Request): string {
   return match[1];
 }
 
-export async function authenticateAccount(request: Request, env: Env, exec: ExecutionContext): Promise<AuthContext> {
+/** `cached`: a key seen in this isolate is trusted until the request re-checks it (api/accept-gate.ts). */
+export async function authenticateAccount(request: Request, env: Env, exec: ExecutionContext, cached = false): Promise<AuthContext> {
   const token = bearer(request);
   if (!isWellFormedApiKey(token)) throw unauthorized("invalid_api_key", "The API key is not valid.");
-  const db = database(env);
-  const found = await findKeyWithAccount(db, await sha256Hex(token));
-  if (!found) throw unauthorized("invalid_api_key", "The API key is not valid.");
-  if (found.key.revokedAt) throw unauthorized("revoked_api_key", "The API key has been revoked.");
-  const last = found.key.lastUsedAt ? Date.parse(found.key.lastUsedAt) : 0;
-  if (Date.now() - last > TOUCH_INTERVAL_MS) exec.waitUntil(touchKey(db, found.key.id, now()));
-  return found;
+  const hash = await sha256Hex(token);
+  const hit = cached ? cachedKey(hash) : undefined;
+  // A copy per request: a handler never changes the cached entry's account.
+  const auth = hit ? { account: { ...hit.account }, key: hit.key, cached: true } : await verifyKey(env, hash);
+  const last = auth.key.lastUsedAt ? Date.parse(auth.key.lastUsedAt) : 0;
+  if (Date.now() - last > TOUCH_INTERVAL_MS) {
+    const at = now();
+    auth.key.lastUsedAt = at; // the cached entry too: one touch per interval
+    exec.waitUntil(touchKey(database(env), auth.key.id, at));
+  }
+  return auth;
 }
 
 export function authenticateAdmin(request: Request, env: Env): void {

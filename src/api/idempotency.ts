@@ -10,6 +10,7 @@ import {
   releaseReservation,
   reserveIdempotencyKey,
   upsertIdempotentAnswer,
+  type IdempotencyRow,
   type IdempotentRequest,
 } from "../db/idempotency.repo";
 import { sha256Hex } from "../domain/api-keys";
@@ -17,7 +18,7 @@ import { now } from "../domain/time";
 import { log } from "../platform/log";
 import { ApiError } from "./errors";
 
-export { forgetIdempotencyKey } from "../db/idempotency.repo";
+export { findIdempotencyRow, forgetIdempotencyKey, type IdempotencyRow } from "../db/idempotency.repo";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 // A reservation (status 0) marks a request being processed; one older than this was abandoned
@@ -80,13 +81,26 @@ const inProgress = () =>
 
 /** The stored answer for a repeat of this request, or null to process it; 422 for a reused key. */
 export async function replayIdempotent(db: Db, accountId: string, ctx: IdempotencyContext): Promise<Response | null> {
+  const found = await storedAnswer(db, accountId, ctx);
+  return found === "expired" ? null : found;
+}
+
+/** As replayIdempotent, but says when an expired row was just deleted. */
+async function storedAnswer(db: Db, accountId: string, ctx: IdempotencyContext): Promise<Response | "expired" | null> {
   const row = await findIdempotencyRow(db, accountId, ctx.key);
+  const found = answerOf(row, ctx);
+  if (found === "expired") await deleteIdempotencyRow(db, row!);
+  return found;
+}
+
+/**
+ * What a stored row answers this request, without touching D1: the stored answer, null (no
+ * row), "expired" (the caller may delete it), or a thrown 422 reused key / 409 in progress.
+ */
+export function answerOf(row: IdempotencyRow | undefined, ctx: IdempotencyContext): Response | "expired" | null {
   if (!row) return null;
   const age = Date.now() - Date.parse(row.createdAt);
-  if (age > IDEMPOTENCY_TTL_MS || (row.statusCode === IN_PROGRESS && age > IN_PROGRESS_STALE_MS)) {
-    await deleteIdempotencyRow(db, row);
-    return null;
-  }
+  if (age > IDEMPOTENCY_TTL_MS || (row.statusCode === IN_PROGRESS && age > IN_PROGRESS_STALE_MS)) return "expired";
   if (row.requestHash !== ctx.requestHash) {
     throw new ApiError(422, "idempotency_key_reused", "This Idempotency-Key was used with a different request; use a new key.", [
       { field: "Idempotency-Key", in: "header", message: `First used for ${row.method} ${row.path} with another body.` },
@@ -104,15 +118,28 @@ export async function storeIdempotent(db: Db, accountId: string, ctx: Idempotenc
 
 /**
  * For routes that store their answer in their own D1 transaction (`idempotency: "handler"`):
- * runs `write`; when it fails and a concurrent twin with the same key won the insert of the
- * stored answer, answers as that twin did.
+ * runs `write`; when it fails and a concurrent twin (or an earlier run) with the same key won
+ * the insert of the stored answer, answers as that one did: from `earlier` (the row read
+ * alongside the write, no further trip) when it holds the answer, else read now. When the row
+ * in the way had expired (the accept routes claim the key in their batch without waiting for a
+ * read), it is deleted and the write runs once more.
  */
-export async function writeOrReplay<T>(db: Db, accountId: string, ctx: IdempotencyContext | null, write: () => Promise<T>): Promise<T | Response> {
+export async function writeOrReplay<T>(
+  db: Db,
+  accountId: string,
+  ctx: IdempotencyContext | null,
+  write: () => Promise<T>,
+  earlier?: Promise<IdempotencyRow | undefined>,
+): Promise<T | Response> {
   try {
     return await write();
   } catch (error) {
-    const replay = ctx ? await replayIdempotent(db, accountId, ctx) : null;
-    if (replay) return replay;
+    if (!ctx) throw error;
+    const seen = earlier ? answerOf(await earlier, ctx) : null;
+    if (seen instanceof Response) return seen;
+    const found = await storedAnswer(db, accountId, ctx);
+    if (found === "expired") return writeOrReplay(db, accountId, ctx, write);
+    if (found) return found;
     throw error;
   }
 }

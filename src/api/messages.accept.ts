@@ -1,38 +1,43 @@
 // The accept path shared by POST /messages and POST /messages/batch: check a validated send
 // against the session, its quoted/reacted message and its media; then debit, count and store
-// every row in one D1 transaction; then hand the rows to the send queue.
+// every row in one D1 transaction, which also re-checks the key and sessions read from the
+// isolate cache and claims the Idempotency-Key; then hand the rows to their session or the queue.
 import type { AccountRow } from "../db/accounts.repo";
 import { database } from "../db/client";
-import { acceptSends } from "../db/messages.accept";
+import { payForSends } from "../db/ledger";
+import { buildSend, type BuiltSend } from "../db/send-rows";
+import { findSessionForSend } from "../db/session-cache";
 import { failMessages } from "../db/messages.status";
 import { findMessage } from "../db/messages.query";
-import { type CampaignRow, type MessageRow } from "../db/messages.rows";
-import { findSession, type SessionRow } from "../db/sessions.repo";
+import type { MessageRow } from "../db/messages.rows";
+import type { SessionRow } from "../db/sessions.repo";
 import { isMediaType } from "../domain/media-policy";
 import { documentFilename, normalizeContact } from "../domain/message-types";
 import { normalizePhone } from "../domain/phone";
-import { planLimits, remainingMessages } from "../domain/plans";
-import { now, secondsUntilNextUtcDay, toTimestamp } from "../domain/time";
+import { planLimits } from "../domain/plans";
+import { costOf, remainingMessages, roundMoney, sumCost } from "../domain/ledger";
+import { now, secondsUntilNextUtcDay } from "../domain/time";
 import type { OutboxItem } from "../domain/outbox-item";
 import { enqueueSendJobs, packSendJobs } from "../queues/send.queue";
+import { armRecovery } from "../platform/recovery-arm";
 import { checkWebhookUrl, privateHostsAllowed } from "../domain/webhook-url";
 import { ApiError, type ErrorDetail } from "./errors";
-import { forgetIdempotencyKey, storeIdempotent, writeOrReplay, type IdempotencyContext } from "./idempotency";
+import { forgetIdempotencyKey, storeIdempotent, writeOrReplay } from "./idempotency";
+import { keyRefusal } from "./auth";
+import type { AcceptGate } from "./accept-gate";
 import { probeMedia, type MediaProbe } from "../platform/media-fetch";
 import type { SendMessage } from "./messages.schemas";
 import { sessionStub } from "../platform/bindings";
 import { log } from "../platform/log";
-import { withRetries } from "../platform/retry";
 
 // A scheduled_at less than this far ahead is simply sent now.
 const SCHEDULE_MIN_AHEAD_MS = 1000;
-const MAX_CONTENDED_ATTEMPTS = 3;
 
-export interface PreparedSend {
+/** What the accept batch found changed since it was read (price, plan, a session): read again. */
+export class StaleRead extends Error {}
+
+export interface PreparedSend extends BuiltSend {
   session: SessionRow;
-  campaign: CampaignRow;
-  rows: MessageRow[];
-  items: OutboxItem[];
 }
 
 const invalid = (field: string, message: string, code = "invalid") =>
@@ -55,15 +60,20 @@ async function quotedTarget(env: Env, accountId: string, session: SessionRow, id
 
 const chatOf = (m: MessageRow) => (m.direction === "outgoing" ? m.toNumber : m.fromNumber);
 
-/** Checks one validated send and builds its rows and outbox items; throws ApiError. */
+/**
+ * Checks one validated send and builds its rows and outbox items; throws ApiError. The session
+ * may come from this isolate's cache (the accept batch re-checks it). A repeat of a stored
+ * Idempotency-Key request stops (`gate`) before any lookup or media fetch.
+ */
 export async function prepareSend(
   env: Env,
   account: AccountRow,
   body: SendMessage,
-  idempotencyKey: string | null,
+  gate: AcceptGate | null = null,
   mediaCache = new Map<string, Promise<MediaProbe>>(),
 ): Promise<PreparedSend> {
-  const session = await findSession(database(env), account.id, body.whatsapp_session_id);
+  const cached = gate?.ctx.cached ?? false;
+  const session = await findSessionForSend(database(env), account.id, body.whatsapp_session_id, cached);
   if (!session) {
     throw new ApiError(404, "not_found", "Session not found.", [{ field: "whatsapp_session_id", in: "body", code: "not_found", message: "No such session in this account." }]);
   }
@@ -80,6 +90,7 @@ export async function prepareSend(
   }
 
   const payload: Record<string, unknown> = {};
+  if (body.reply_to || body.reaction) await gate?.repeat();
   if (body.reply_to) {
     const quoted = await quotedTarget(env, account.id, session, body.reply_to, "reply_to");
     payload.reply_to = quoted.id;
@@ -91,6 +102,8 @@ export async function prepareSend(
     payload.reaction = { ...body.reaction, provider_message_id: target.providerMessageId, from_me: target.direction === "outgoing" };
   }
   if (isMediaType(body.type) && body.media_url) {
+    // Only for a key known good: the fetch reaches the client's URL.
+    await gate?.settle();
     const cacheKey = `${body.type} ${body.media_url}`;
     let probe = mediaCache.get(cacheKey);
     if (!probe) mediaCache.set(cacheKey, (probe = probeMedia(env, body.type, body.media_url)));
@@ -103,66 +116,27 @@ export async function prepareSend(
   if (body.poll) payload.poll = body.poll;
   if (body.mentions) payload.mentions = [...new Set(body.mentions.map((n) => normalizePhone(n)!))];
 
-  const at = now();
   const scheduledMs = body.scheduled_at ? Date.parse(body.scheduled_at) : null;
   const scheduled = scheduledMs !== null && scheduledMs > Date.now() + SCHEDULE_MIN_AHEAD_MS;
-  const scheduledAt = scheduled ? toTimestamp(scheduledMs) : null;
-  const campaign: CampaignRow = {
-    id: crypto.randomUUID(),
-    accountId: account.id,
-    whatsappSessionId: session.id,
-    type: body.type,
-    total: recipients.length,
-    delayBetween: body.delay_between,
-    scheduledAt,
-    createdAt: at,
-    updatedAt: at,
-  };
-  const storedPayload = Object.keys(payload).length ? payload : null;
-  const rows: MessageRow[] = recipients.map((to) => ({
-    id: crypto.randomUUID(),
-    accountId: account.id,
-    whatsappSessionId: session.id,
-    campaignId: campaign.id,
-    otpId: null,
-    providerMessageId: null,
-    fromNumber: session.phoneNumber,
-    toNumber: to,
-    type: body.type,
-    content: body.content ?? null,
-    mediaUrl: body.media_url ?? null,
-    payload: storedPayload,
-    status: scheduled ? "scheduled" : "queued",
-    direction: "outgoing",
-    reason: null,
-    cost: account.messageCost,
-    metadata: null,
-    idempotencyKey,
-    callbackUrl: body.callback_url ?? null,
-    callbackData: body.callback_data ?? null,
-    scheduledAt,
-    sentAt: null,
-    deliveredAt: null,
-    readAt: null,
-    createdAt: at,
-    updatedAt: at,
-  }));
-  const items: OutboxItem[] = rows.map((row) => ({
-    messageId: row.id,
-    accountId: account.id,
-    to: row.toNumber,
-    type: body.type,
-    content: row.content,
-    mediaUrl: row.mediaUrl,
-    payload: storedPayload,
-    campaignId: campaign.id,
-    delayBetweenMs: body.delay_between,
-    scheduledAt: scheduled ? scheduledMs : null,
-  }));
-  return { session, campaign, rows, items };
+  const sender = { accountId: account.id, sessionId: session.id, fromNumber: session.phoneNumber, cost: account.messageCost };
+  const built = buildSend(
+    sender,
+    {
+      type: body.type,
+      content: body.content,
+      mediaUrl: body.media_url,
+      payload: Object.keys(payload).length ? payload : null,
+      idempotencyKey: gate?.idem?.key ?? null,
+      callbackUrl: body.callback_url,
+      callbackData: body.callback_data,
+      delayBetweenMs: body.delay_between,
+      scheduledAtMs: scheduled ? scheduledMs : null,
+    },
+    recipients,
+    now(),
+  );
+  return { session, ...built };
 }
-
-const roundMoney = (x: number) => Math.round(x * 1e6) / 1e6;
 
 export interface Rendered {
   status: number;
@@ -176,45 +150,50 @@ export interface Rendered {
  */
 export async function commitSends(
   env: Env,
-  account: AccountRow,
+  gate: AcceptGate,
   sends: PreparedSend[],
-  idem: IdempotencyContext | null,
   render: (balance: number, remaining: number | null) => Rendered,
 ): Promise<Response> {
   const db = database(env);
+  const { idem } = gate;
+  const ctx = gate.ctx;
+  let account = ctx.account;
   const count = sends.reduce((n, s) => n + s.rows.length, 0);
-  const totalCost = roundMoney(count * account.messageCost);
+  const totalCost = costOf(count, account.messageCost);
   const remaining = (balance: number) => remainingMessages(balance, account.messageCost);
 
   if (sends.length === 0) {
-    // Nothing to store (every batch item was rejected): the answer alone is remembered.
-    const balance = account.balance;
-    const answer = render(balance, remaining(balance));
+    // Nothing to store (every batch item was rejected): the key is checked (and the balance
+    // read) first, a repeat gets its stored answer, else the answer alone is remembered.
+    account = await gate.settle();
+    const answer = render(account.balance, remaining(account.balance));
     if (idem) await storeIdempotent(db, account.id, idem, answer.status, answer.body, now());
     return Response.json(answer.body, { status: answer.status });
   }
 
   const template = render(0, 0);
   const dailyLimit = planLimits(account.plan, env.PLANS).daily_messages;
-  // A lost race on the balance or the daily count ("contended") is tried again a few times.
-  const result = await withRetries(
-    () =>
-      writeOrReplay(db, account.id, idem, () =>
-        acceptSends(db, {
-          accountId: account.id,
-          messageCost: account.messageCost,
-          totalCost,
-          count,
-          dailyLimit,
-          sends: sends.map((s) => ({ campaign: s.campaign, messages: s.rows })),
-          idempotency: idem ? { ...idem, statusCode: template.status, response: JSON.stringify(template.body) } : undefined,
-        }),
-      ),
-    { attempts: MAX_CONTENDED_ATTEMPTS, retryResult: (r) => !(r instanceof Response) && !r.accepted && r.reason === "contended" },
-  );
-  // A concurrent request with the same key won the insert: answered as it was.
+  const sessions = [...new Map(sends.map((s) => [s.session.id, { id: s.session.id, phoneNumber: s.session.phoneNumber }])).values()];
+  const write = () =>
+    payForSends(db, {
+      accountId: account.id,
+      messageCost: account.messageCost,
+      totalCost,
+      count,
+      dailyLimit,
+      sends: sends.map((s) => ({ campaign: s.campaign, messages: s.rows })),
+      // The key, the price and plan the rows carry, and each session, as read before: the
+      // batch writes only if they still hold (they may come from this isolate's cache).
+      guards: { keyId: ctx.key?.id, account: { messageCost: account.messageCost, plan: account.plan }, sessions },
+      idempotency: idem ? { ...idem, statusCode: template.status, response: JSON.stringify(template.body) } : undefined,
+    });
+  // The claim of the Idempotency-Key conflicts only when the batch's checks passed (its insert is
+  // gated like every write): a repeat, or a concurrent twin that won, answered as it was.
+  const result = await writeOrReplay(db, account.id, idem, write, gate.stored);
   if (result instanceof Response) return result;
   if (!result.accepted) {
+    if (result.reason === "invalid_api_key" || result.reason === "revoked_api_key") throw keyRefusal(result.reason, ctx.key?.id);
+    if (result.reason === "stale") throw new StaleRead();
     if (result.reason === "insufficient_balance") {
       throw new ApiError(402, "insufficient_balance", `Sending ${count} message(s) costs ${totalCost}; your balance does not cover it.`, {
         required: totalCost,
@@ -232,7 +211,7 @@ export async function commitSends(
         { "Retry-After": String(retryAfter) },
       );
     }
-    throw new ApiError(409, "concurrent_update", "The account changed while this request was processed; retry it.");
+    throw new Error(`accept batch refused: ${result.reason}`); // account_not_found: only without a key
   }
   let balance = result.balance;
 
@@ -241,18 +220,23 @@ export async function commitSends(
   // the send queue. Never leave an accepted message that nothing will send: what the queue
   // refuses fails now.
   const bySession = groupBySession(sends);
-  const handed = count <= DIRECT_HANDOFF_MAX ? await handToSessions(env, bySession) : new Set<string>();
+  // Recovery is armed for the accepted rows alongside the hand-off, not after it (no extra trip;
+  // the call is skipped while this isolate knows the alarm is set).
+  const [handed] = await Promise.all([count <= DIRECT_HANDOFF_MAX ? handToSessions(env, bySession) : new Set<string>(), armRecovery(env)]);
   const jobs = [...bySession].flatMap(([sessionId, items]) => packSendJobs(sessionId, items.filter((i) => !handed.has(i.messageId))));
-  const { enqueuedIds, failedIds } = await enqueueSendJobs(env, jobs);
+  const { enqueuedIds, failedIds } = jobs.length ? await enqueueSendJobs(env, jobs) : { enqueuedIds: [], failedIds: [] };
   if (failedIds.length > 0) {
-    const failed = await failMessages(db, failedIds, "queue_unavailable");
-    if (enqueuedIds.length === 0) {
+    // A hand-off or queue send that threw may still have reached the outbox (and been acked):
+    // only what the session object releases is failed; the rest it sends (or the sweep adopts).
+    const failable = await releaseUnsent(env, bySession, failedIds);
+    const failed = await failMessages(db, failable, "queue_unavailable");
+    if (enqueuedIds.length === 0 && handed.size === 0 && failed.length === failedIds.length) {
       if (idem) await forgetIdempotencyKey(db, account.id, idem.key);
       throw new ApiError(503, "queue_unavailable", "The send queue is unavailable; nothing was sent or charged. Retry later.");
     }
     const failedSet = new Set(failed.map((r) => r.id));
     for (const send of sends) for (const row of send.rows) if (failedSet.has(row.id)) Object.assign(row, { status: "failed", reason: "queue_unavailable" });
-    balance = roundMoney(balance + failed.reduce((sum, r) => sum + r.cost, 0));
+    balance = roundMoney(balance + sumCost(failed));
     const answer = render(balance, remaining(balance));
     if (idem) await storeIdempotent(db, account.id, idem, answer.status, answer.body, now());
     return Response.json(answer.body, { status: answer.status });
@@ -277,6 +261,21 @@ async function handToSessions(env: Env, bySession: Map<string, OutboxItem[]>): P
     }),
   );
   return handed;
+}
+
+/** Of `ids`, those their session objects released (never acked, never to be sent); an unreachable object keeps its own. */
+async function releaseUnsent(env: Env, bySession: Map<string, OutboxItem[]>, ids: string[]): Promise<string[]> {
+  const wanted = new Set(ids);
+  const released = await Promise.all(
+    [...bySession].map(async ([sessionId, items]) => {
+      const mine = items.map((i) => i.messageId).filter((id) => wanted.has(id));
+      if (mine.length === 0) return [];
+      return sessionStub(env, sessionId)
+        .releaseUnsent(mine, "queue_unavailable")
+        .catch((err: unknown) => (log.warn({ session: sessionId, err }, "outbox release failed; the recovery sweep settles them"), [] as string[]));
+    }),
+  );
+  return released.flat();
 }
 
 function groupBySession(sends: PreparedSend[]): Map<string, OutboxItem[]> {

@@ -32,8 +32,9 @@ export function registerMessageRoutes(api: Api): void {
     auth: "account",
     body: SendMessageBody,
     idempotency: "handler", // stored in the accepting D1 transaction
+    fastAccept: true,
     responses: { 201: { description: "Queued (or scheduled)", schema: SendResponse }, ...sendErrors },
-    handler: ({ env, auth, body, idempotency }) => sendOne(env, auth.account, body, idempotency),
+    handler: ({ env, auth, body, idempotency }) => sendOne(env, auth, body, idempotency),
   });
 
   api.route({
@@ -48,8 +49,9 @@ export function registerMessageRoutes(api: Api): void {
     auth: "account",
     body: BatchBody,
     idempotency: "handler", // stored in the accepting D1 transaction
+    fastAccept: true,
     responses: { 200: { description: "Per-item results", schema: BatchResponse }, ...sendErrors },
-    handler: ({ env, auth, body, idempotency }) => sendBatch(env, auth.account, body.messages, idempotency),
+    handler: ({ env, auth, body, idempotency }) => sendBatch(env, auth, body.messages, idempotency),
   });
 
   api.route({

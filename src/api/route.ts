@@ -57,6 +57,12 @@ export interface RouteSpec<P, Q, B, A extends AuthMode> {
    * hand back a stale code or result) or whose repeat is harmless.
    */
   idempotency?: "handler" | "refused";
+  /**
+   * The accept routes (with `idempotency: "handler"`): the key may come from this isolate's cache
+   * (`auth.cached`), and the Idempotency-Key is not read here; the handler re-checks the key
+   * and reads the stored answer itself (api/accept-gate.ts), so a warm send costs no trip for them.
+   */
+  fastAccept?: boolean;
   /** What of a 2xx answer is stored for an Idempotency-Key replay (drop secrets shown once). */
   idempotentAnswer?: (answer: any) => unknown;
   /** Body size cap in bytes when a route needs more than MAX_BODY_BYTES (1 MiB). */
@@ -73,7 +79,7 @@ const COMMON_ERRORS: Record<number, string> = {
 
 const IdempotencyHeader = z.object({
   "Idempotency-Key": z.string().min(1).max(255).optional().meta({
-    description: "1-255 printable ASCII characters. A repeat with the same key and body within 24 h returns the first answer (`Idempotent-Replayed: true`) and creates nothing; the same key with another body is 422 `idempotency_key_reused`; while the first is still running, 409 `idempotency_key_in_progress`.",
+    description: "1-255 printable ASCII characters. A repeat with the same key and body within 24 h returns the first answer (`Idempotent-Replayed: true`) and creates nothing; the same key with another body is 422 `idempotency_key_reused`. A twin sent while the first still runs gets 409 `idempotency_key_in_progress`, except where the answer is stored with what it creates (messages, batch, webhooks): there one of the two is stored and the other gets its answer.",
   }),
 });
 
@@ -136,10 +142,11 @@ export class Api {
     });
     this.registerDoc(spec);
 
+    const fastAccept = spec.fastAccept === true && spec.idempotency === "handler";
     this.router[spec.method](ittyPath, async (req: IRequest, env: Env, exec: ExecutionContext) => {
       const auth =
         spec.auth === "account"
-          ? await authenticateAccount(req, env, exec)
+          ? await authenticateAccount(req, env, exec, fastAccept)
           : spec.auth === "admin"
             ? (authenticateAdmin(req, env), null)
             : null;
@@ -166,7 +173,7 @@ export class Api {
       if (spec.idempotency === "handler") {
         // The validated body is the request here (defaults applied), as the handler stores it.
         const idem = await idempotencyContext(req, url, body);
-        const replay = idem ? await replayIdempotent(database(env), auth.account.id, idem) : null;
+        const replay = idem && !fastAccept ? await replayIdempotent(database(env), auth.account.id, idem) : null;
         return replay ?? run(idem);
       }
       // A route without a body schema ignores its body, so the body is not part of the request.

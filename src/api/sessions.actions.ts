@@ -8,6 +8,7 @@ import { deleteSession, findSession, insertSessionWithinLimit, newSessionRow, ty
 import { planLimits } from "../domain/plans";
 import { qrPngDataUrl } from "../domain/qr";
 import type { ConnectionMode } from "../domain/session-status";
+import { callObject } from "./object-call";
 import { sessionStub } from "../platform/bindings";
 import { log } from "../platform/log";
 import { ApiError, tooManyRequests, unprocessable } from "./errors";
@@ -80,7 +81,8 @@ async function abandonStart(env: Env, row: SessionRow): Promise<void> {
 
 /** Destroys the object (it logs out if linked) and the row; its messages stay readable. */
 export async function removeSession(env: Env, row: SessionRow): Promise<void> {
-  await sessionStub(env, row.id).destroy();
+  // A 503 (its message statuses not saved yet) reaches the caller as one: nothing was removed.
+  await callObject(() => sessionStub(env, row.id).destroy());
   const db = database(env);
   await deleteSession(db, row.accountId, row.id);
   // Its outbox is gone: what it had not sent yet fails now, refunded.

@@ -1,6 +1,7 @@
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { generateApiKey, sha256Hex, visiblePrefix } from "../domain/api-keys";
 import { now } from "../domain/time";
+import { forgetKey } from "./api-key-cache";
 import type { Db } from "./client";
 import { accounts, apiKeys } from "./schema";
 
@@ -48,11 +49,18 @@ export async function revokeKey(db: Db, accountId: string, id: string): Promise<
     .update(apiKeys)
     .set({ revokedAt: now() })
     .where(and(eq(apiKeys.id, id), eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt)));
+  // After the write: a verifyKey racing it can no longer cache the key as usable. This isolate
+  // stops trusting it at once; others are stopped by the accept path's re-check.
+  forgetKey(id);
   return findKey(db, accountId, id);
 }
 
+/** A revoked key is left as it was: its last use stays the last accepted one. */
 export async function touchKey(db: Db, id: string, at: string): Promise<void> {
-  await db.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id));
+  await db
+    .update(apiKeys)
+    .set({ lastUsedAt: at })
+    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)));
 }
 
 export async function insertApiKey(db: Db, row: ApiKeyRow): Promise<void> {

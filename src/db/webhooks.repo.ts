@@ -222,15 +222,21 @@ export async function recordAttempt(
     generation === undefined ? undefined : eq(webhookDeliveries.generation, generation),
   );
   const [, , moved] = await db.batch([
-    db.insert(webhookAttempts).values({
-      id: crypto.randomUUID(),
-      deliveryId,
-      attempt: sql`(SELECT attempts + 1 FROM webhook_deliveries WHERE id = ${deliveryId})`,
-      statusCode: outcome.statusCode,
-      error: outcome.error,
-      durationMs: outcome.durationMs,
-      createdAt: at,
-    }),
+    // Nothing when the delivery is gone (its webhook was deleted during the attempt).
+    db.insert(webhookAttempts).select(
+      db
+        .select({
+          id: sql<string>`${crypto.randomUUID()}`.as("id"),
+          deliveryId: webhookDeliveries.id,
+          attempt: sql<number>`${webhookDeliveries.attempts} + 1`.as("attempt"),
+          statusCode: sql<number | null>`${outcome.statusCode}`.as("status_code"),
+          error: sql<string | null>`${outcome.error}`.as("error"),
+          durationMs: sql<number>`${outcome.durationMs}`.as("duration_ms"),
+          createdAt: sql<string>`${at}`.as("created_at"),
+        })
+        .from(webhookDeliveries)
+        .where(eq(webhookDeliveries.id, deliveryId)),
+    ),
     // The attempt happened, whoever owns the delivery now.
     db
       .update(webhookDeliveries)

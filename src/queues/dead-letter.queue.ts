@@ -3,12 +3,11 @@
 //                    crashing) → `dead` in the deliveries log; replayable from there.
 //   wa-send-dlq:     outgoing messages that never reached their session → `failed`, refunded.
 import { database } from "../db/client";
-import { failMessages } from "../db/messages.status";
 import { markDeliveriesDead } from "../db/webhooks.repo";
 import { type WebhookQueueMessage } from "../events/emit";
-import { emitMessageEvent } from "../events/message-events";
+import { sessionStub } from "../platform/bindings";
 import { log } from "../platform/log";
-import { sendJobMessageIds } from "./send.queue";
+import { isSendJob, sendJobMessageIds } from "./send.queue";
 import { generationOf } from "./webhook.queue";
 
 export const DEAD_LETTER_REASON = "dead-lettered after all attempts";
@@ -26,13 +25,16 @@ export function deadDeliveriesOf(messages: readonly Message<unknown>[]): { id: s
 export const SEND_DEAD_LETTER_REASON = "send_queue_exhausted";
 
 async function failDeadLetteredSends(messages: readonly Message<unknown>[], env: Env): Promise<void> {
-  const ids = [...new Set(messages.flatMap((m) => sendJobMessageIds(m.body)))];
-  log.warn({ count: ids.length }, "outgoing messages dead-lettered");
-  // Fails and refunds only messages still pending (idempotent: a second pass changes nothing).
-  const failed = await failMessages(database(env), ids, SEND_DEAD_LETTER_REASON);
-  // The failure is recorded either way; a lost event is logged, not retried (a second
-  // pass would find nothing left to fail).
-  for (const row of failed) await emitMessageEvent(env, "message.failed", row);
+  const bySession = new Map<string, string[]>();
+  for (const m of messages) {
+    if (!isSendJob(m.body)) continue;
+    bySession.set(m.body.sessionId, [...(bySession.get(m.body.sessionId) ?? []), ...sendJobMessageIds(m.body)]);
+  }
+  log.warn({ count: [...bySession.values()].flat().length }, "outgoing messages dead-lettered");
+  // Through the session object: it alone knows whether a message was acked while D1 still
+  // says `queued` (its journal is not flushed yet). It fails and refunds only the others,
+  // idempotently: a second pass changes nothing. A throw retries the whole batch.
+  for (const [sessionId, ids] of bySession) await sessionStub(env, sessionId).failUnsent([...new Set(ids)], SEND_DEAD_LETTER_REASON);
 }
 
 export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {

@@ -58,8 +58,18 @@ export function packSendJobs(sessionId: string, items: OutboxItem[]): SendJob[] 
  * messages enqueued, and of those not enqueued (from the first refused call on).
  */
 export async function enqueueSendJobs(env: Env, jobs: SendJob[]): Promise<{ enqueuedIds: string[]; failedIds: string[] }> {
-  // Accepted rows are in D1 already: should a job be lost, the recovery sweep finds them.
-  await armRecovery(env);
+  if (jobs.length === 0) return { enqueuedIds: [], failedIds: [] };
+  // Accepted rows are in D1 already: should a job be lost, the recovery sweep finds them. Armed
+  // alongside the sends (never throws), finished before returning.
+  const armed = armRecovery(env);
+  try {
+    return await sendJobs(env, jobs);
+  } finally {
+    await armed;
+  }
+}
+
+async function sendJobs(env: Env, jobs: SendJob[]): Promise<{ enqueuedIds: string[]; failedIds: string[] }> {
   const enqueuedIds: string[] = [];
   let index = 0;
   while (index < jobs.length) {

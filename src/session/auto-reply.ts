@@ -1,15 +1,16 @@
 import { findAccount } from "../db/accounts.repo";
 import { database } from "../db/client";
-import { acceptSends } from "../db/messages.accept";
+import { payForSends } from "../db/ledger";
 import { markBotOutcome } from "../db/messages.incoming";
-import type { CampaignRow, MessageRow } from "../db/messages.rows";
+import type { MessageRow } from "../db/messages.rows";
+import { buildSend } from "../db/send-rows";
+import { costOf } from "../domain/ledger";
 import { BotSettingsSchema, MAX_CHAT_HISTORY_MS, MAX_REGEX_RULES, chatLimitReason, chatWindowStart, decide, regexRuleProblem, type BotSettings } from "../domain/bot";
 import { planLimits } from "../domain/plans";
 import { now } from "../domain/time";
 import type { OutboxItem } from "../domain/outbox-item";
 import { log } from "../platform/log";
 import type { SessionConfig } from "./session.types";
-import { withRetries } from "../platform/retry";
 
 // The session's auto-reply bot: its settings in the object's SQLite, and replies accepted like
 // any API send (debit, daily limit, campaign and row in one D1 batch) before they enter the
@@ -26,7 +27,6 @@ export interface ReceivedMessage {
   offline: boolean;
 }
 
-const MAX_CONTENDED_ATTEMPTS = 3;
 // Replies older than any chat limit looks at are deleted at most this often (by the `at` index).
 const PRUNE_EVERY_MS = 60 * 60_000;
 // Reactions are stored as messages but are not something to answer.
@@ -174,64 +174,18 @@ export class AutoReply {
     metadata: Record<string, unknown>,
   ): Promise<{ item: OutboxItem } | { reason: string }> {
     const db = database(this.env);
-    // A lost race on the balance or the daily count ("contended") is tried again a few times.
-    const once = async (): Promise<{ item: OutboxItem } | { reason: string }> => {
-      const account = await findAccount(db, config.accountId);
-      if (!account) return { reason: "account_not_found" };
-      const at = now();
-      const campaign: CampaignRow = {
-        id: crypto.randomUUID(),
-        accountId: account.id,
-        whatsappSessionId: config.id,
-        type: "text",
-        total: 1,
-        delayBetween: 0,
-        scheduledAt: null,
-        createdAt: at,
-        updatedAt: at,
-      };
-      const row: MessageRow = {
-        id: crypto.randomUUID(),
-        accountId: account.id,
-        whatsappSessionId: config.id,
-        campaignId: campaign.id,
-        otpId: null,
-        providerMessageId: null,
-        fromNumber: ownPhone,
-        toNumber: to,
-        type: "text",
-        content: text,
-        mediaUrl: null,
-        payload: null,
-        status: "queued",
-        direction: "outgoing",
-        reason: null,
-        cost: account.messageCost,
-        metadata,
-        idempotencyKey: null,
-        callbackUrl: null,
-        callbackData: null,
-        scheduledAt: null,
-        sentAt: null,
-        deliveredAt: null,
-        readAt: null,
-        createdAt: at,
-        updatedAt: at,
-      };
-      const result = await acceptSends(db, {
-        accountId: account.id,
-        messageCost: account.messageCost,
-        totalCost: account.messageCost,
-        count: 1,
-        dailyLimit: planLimits(account.plan, this.env.PLANS).daily_messages,
-        sends: [{ campaign, messages: [row] }],
-      });
-      if (result.accepted) {
-        const item: OutboxItem = { messageId: row.id, accountId: account.id, to, type: "text", content: text, mediaUrl: null, payload: null, campaignId: campaign.id, delayBetweenMs: 0, scheduledAt: null };
-        return { item };
-      }
-      return { reason: result.reason };
-    };
-    return withRetries(once, { attempts: MAX_CONTENDED_ATTEMPTS, retryResult: (r) => "reason" in r && r.reason === "contended" });
+    const account = await findAccount(db, config.accountId);
+    if (!account) return { reason: "account_not_found" };
+    const sender = { accountId: account.id, sessionId: config.id, fromNumber: ownPhone, cost: account.messageCost };
+    const built = buildSend(sender, { type: "text", content: text, metadata }, [to], now());
+    const result = await payForSends(db, {
+      accountId: account.id,
+      messageCost: account.messageCost,
+      totalCost: costOf(1, account.messageCost),
+      count: 1,
+      dailyLimit: planLimits(account.plan, this.env.PLANS).daily_messages,
+      sends: [{ campaign: built.campaign, messages: built.rows }],
+    });
+    return result.accepted ? { item: built.items[0] } : { reason: result.reason };
   }
 }

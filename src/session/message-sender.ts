@@ -1,8 +1,8 @@
 import type { WASocket } from "baileys";
 import { database } from "../db/client";
-import { findMessage, pendingMessageIds } from "../db/messages.query";
+import { findMessage } from "../db/messages.query";
 import { PENDING_STATUSES, type MessageStatus } from "../db/messages.rows";
-import { failMessages, markMessageSent } from "../db/messages.status";
+import { failMessages } from "../db/messages.status";
 import { emitMessageEvent } from "../events/message-events";
 import { ackErrorReason } from "../domain/ack-errors";
 import { chatJid, phoneToJid } from "../domain/phone";
@@ -13,11 +13,15 @@ import { buildMessage, type FetchedMedia, type MessageRef } from "./message-cont
 import type { Outbox, OutboxEntry } from "./outbox";
 import type { SentStore } from "./sent-store";
 import type { ServerAck, ServerAcks } from "./server-acks";
+import type { PendingVerdicts } from "./pending-verdicts";
+import type { StatusFlush } from "./status-flush";
+import type { StatusJournal } from "./status-journal";
 import type { OutboxItem } from "../domain/outbox-item";
 import type { SessionConfig } from "./session.types";
 
 // Sends outbox entries through Baileys: checks the number is on WhatsApp (cached), resolves
-// replies and reactions, fetches media, and records the outcome in D1 with its webhook event.
+// replies and reactions, fetches media, and records the outcome: `sent` in the status journal
+// (flushed to D1 with its webhook event in batches, status-flush.ts), a failure in D1 at once.
 // A message is `sent` once the server acked its stanza (or a receipt of it arrived first); an
 // ack with an error fails it (e.g. 463, no trusted contact token). A missing ack is not a failed
 // attempt: the message may well have been delivered, so it is resent with the same id on the
@@ -62,6 +66,9 @@ export class MessageSender {
     private readonly acks: ServerAcks,
     private readonly sentStore: SentStore,
     private readonly outbox: Outbox,
+    private readonly journal: StatusJournal,
+    private readonly flusher: StatusFlush,
+    private readonly pending: PendingVerdicts,
     /** Tests use a short one (SessionConfig.ackTimeoutMs overrides it per session). */
     private readonly ackTimeoutMs = SERVER_ACK_TIMEOUT_MS,
   ) {}
@@ -69,12 +76,12 @@ export class MessageSender {
   async send(socket: WASocket, config: SessionConfig, entry: OutboxEntry): Promise<SendOutcome> {
     const { item } = entry;
     this.lastWrittenAt = undefined;
-    // Acked before and only its D1 record failed: write that, never send it again.
+    // Acked before (a crash came before its finish): journal `sent` again, never send it again.
     if (entry.ackedAt !== null) return this.recordAcked(entry);
     // The socket is ending (e.g. after a missing ack): wait for the next one, not an attempt.
     if (!socket.ws.isOpen) return "unacked";
     // Failed (and refunded) elsewhere meanwhile, e.g. by the dead-letter consumer: never send it.
-    if (!(await pendingMessageIds(database(this.env), [item.messageId])).has(item.messageId)) return "skipped";
+    if (!(await this.pending.stillPending(item.messageId, () => this.outbox.upcomingIds(100)))) return "skipped";
     try {
       const jid = chatJid(item.to);
       // Groups (bot replies) have no "on WhatsApp" check; membership is WhatsApp's to enforce.
@@ -131,10 +138,10 @@ export class MessageSender {
         throw new PermanentFailure(ackErrorReason(ack.error));
       }
       if (ack.via === "receipt") log.info({ message: item.messageId }, "receipt before the server ack: accepted");
-      // In the object's own SQLite first, synchronously: whatever D1 does, no second send.
+      // In the object's own SQLite, synchronously: whatever D1 does, no second send.
       const ackedAt = Date.now();
       this.outbox.markAcked(item.messageId, ackedAt);
-      return await this.recordAcked({ ...entry, ackedAt });
+      return this.recordAcked({ ...entry, ackedAt });
     } finally {
       // Receipts of this message held by ServerAcks.settled may go on (a refusal has none).
       waiting.done();
@@ -142,18 +149,15 @@ export class MessageSender {
   }
 
   /**
-   * `sent` in D1 (at the ack's time) for a message the server acked, with its event. A D1
-   * failure is a `retry` of this write alone; an acked message never fails or is refunded.
+   * `sent` (at the ack's time) for a message the server acked, in the status journal; D1 and
+   * the event follow with the next flush. An acked message never fails or is refunded.
    */
-  async recordAcked(entry: OutboxEntry): Promise<SendOutcome> {
-    try {
-      const row = await markMessageSent(database(this.env), entry.item.messageId, entry.waId, toTimestamp(entry.ackedAt ?? Date.now()));
-      if (row) await emitMessageEvent(this.env, "message.sent", row);
-      return "sent";
-    } catch (err) {
-      log.warn({ message: entry.item.messageId, err }, "acked message not recorded in D1; will retry the write");
-      return "retry";
-    }
+  recordAcked(entry: OutboxEntry): SendOutcome {
+    const { item } = entry;
+    this.journal.record({ messageId: item.messageId, kind: "sent", waId: entry.waId, at: toTimestamp(entry.ackedAt ?? Date.now()), to: item.to, type: item.type });
+    this.pending.forget(item.messageId);
+    this.flusher.noted();
+    return "sent";
   }
 
   /** Final failure: the row becomes `failed` with its cost refunded (once), and subscribers hear of it. */

@@ -49,12 +49,27 @@ export class OutboxDrain {
   private reconciling: Promise<number> | undefined;
   /** Last reconcile with D1 (epoch ms; 0 after a wake, so the first alarm reconciles). */
   reconciledAt = 0;
+  private running: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(private readonly p: DrainParts) {}
 
   /** After the object's storage was erased: the next reconcile starts from nothing. */
   forget(): void {
     this.reconciler = undefined;
+    this.stopped = false;
+  }
+
+  /** Sends nothing more (the session is being deleted); resolves once a running pass ended. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+
+  /** A delete refused half-way: the drain settles what it holds again (as after a logout). */
+  async resume(): Promise<void> {
+    this.stopped = false;
+    await this.schedule();
   }
 
   /** Arms the `outbox` task at the next send time, or clears it when nothing is held. */
@@ -94,7 +109,9 @@ export class OutboxDrain {
     // Housekeeping on the alarm too: a session that stopped sending still forgets old content.
     this.p.sent.prune(Date.now(), true);
     try {
-      this.reconciler ??= new Reconciler(this.p.outbox, config.id);
+      this.reconciler ??= new Reconciler(this.p.outbox, config.id, async (ids, reason) => {
+        for (const id of ids) await this.p.sender.fail(id, reason);
+      });
       const { adopted, complete } = await this.reconciler.run(database(this.p.env), { full });
       if (adopted > 0) log.warn({ session: config.id, adopted }, "outbox adopted messages from D1");
       // Also when nothing was adopted: the `outbox` task may have been lost (takeDue removes it
@@ -125,6 +142,13 @@ export class OutboxDrain {
    * the socket is down; fails everything when the session can no longer send at all.
    */
   async run(): Promise<void> {
+    if (this.stopped) return;
+    const pass = this.runOnce();
+    this.running = pass.catch(() => {});
+    return pass;
+  }
+
+  private async runOnce(): Promise<void> {
     const { meta, outbox, sender, socket } = this.p;
     const config = meta.config();
     if (!config) return;
@@ -133,8 +157,8 @@ export class OutboxDrain {
       for (const entry of outbox.held()) {
         // The server took an acked one: it is sent, whatever became of the session since.
         if (entry.ackedAt !== null) {
-          if ((await sender.recordAcked(entry)) === "sent") outbox.forget(entry.item.messageId);
-          else outbox.postpone(entry.item.messageId, Date.now() + OUTBOX_RECHECK_MS);
+          sender.recordAcked(entry);
+          outbox.finish(entry.item.messageId, 0);
           continue;
         }
         await sender.fail(entry.item.messageId, `session_${state.reason ?? state.status}`);
@@ -158,7 +182,7 @@ export class OutboxDrain {
     }
     const deadline = Date.now() + OUTBOX_BURST_MS;
     let socketEnding = false;
-    while (Date.now() < deadline && socket.current) {
+    while (Date.now() < deadline && socket.current && !this.stopped) {
       const entry = outbox.takeNext();
       if (!entry) break;
       const outcome = await sender.send(socket.current, config, entry);

@@ -14,7 +14,7 @@ export interface OutboxEntry {
   waId: string;
   attempts: number;
   dueAt: number;
-  /** When the server acked it (epoch ms); then only its D1 record is left to write. */
+  /** When the server acked it (epoch ms); then only its status is left to journal. */
   ackedAt: number | null;
 }
 
@@ -73,7 +73,7 @@ export class Outbox {
     return { item: JSON.parse(row.item), waId: row.wa_id, attempts: row.attempts + 1, dueAt: row.due_at, ackedAt: row.acked_at };
   }
 
-  /** The server took it: from now on only its D1 record may be retried, never the send. */
+  /** The server took it: from now on only its status is journaled, never the send retried. */
   markAcked(messageId: string, at: number): void {
     this.sql.exec("UPDATE outbox SET acked_at = ? WHERE message_id = ? AND acked_at IS NULL", at, messageId);
   }
@@ -83,12 +83,25 @@ export class Outbox {
    * counted from `pauseFrom` (when its frame was written; the ack's delay is not a pause).
    */
   finish(messageId: string, pauseMs: number, now = Date.now(), pauseFrom = now): void {
-    this.sql.exec("UPDATE outbox SET state = 'done', item = '{}', due_at = ? WHERE message_id = ?", now, messageId);
+    // Recipient and type stay: a later receipt is journaled with them (status-journal.ts).
+    this.sql.exec(
+      "UPDATE outbox SET state = 'done', item = json_object('to', json_extract(item, '$.to'), 'type', json_extract(item, '$.type')), due_at = ? WHERE message_id = ?",
+      now,
+      messageId,
+    );
     this.sql.exec("DELETE FROM outbox WHERE state = 'done' AND due_at < ?", now - DONE_KEPT_MS);
     this.sql.exec(
       "INSERT INTO outbox_meta (key, value) VALUES ('paused_until', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
       pauseFrom + pauseMs,
     );
+  }
+
+  /** Ids of the next `limit` messages to send, in order (for one D1 read per slice). */
+  upcomingIds(limit: number): string[] {
+    return this.sql
+      .exec<{ message_id: string }>("SELECT message_id FROM outbox WHERE state != 'done' AND acked_at IS NULL ORDER BY due_at, seq LIMIT ?", limit)
+      .toArray()
+      .map((r) => r.message_id);
   }
 
   /** Try again later (transient failure). */
@@ -121,6 +134,46 @@ export class Outbox {
    */
   forget(messageId: string): void {
     this.sql.exec("UPDATE outbox SET state = 'done', item = '{}' WHERE message_id = ?", messageId);
+  }
+
+  /**
+   * Of these ids, those that may be failed from outside (the send queue's dead letters): not
+   * acked, not being sent now, never written to the socket (a frame whose ack went missing may
+   * have been delivered: the drain settles it as `unconfirmed`, never refunded). They are marked done at once (an id not held gets a done row),
+   * so neither the drain, a reconcile nor a late queue delivery sends them after this. The row
+   * keeps the reason: should the caller's D1 failure not land, a reconcile finishes it (released).
+   */
+  releaseUnsent(ids: string[], reason: string, now = Date.now()): string[] {
+    const list = JSON.stringify([...new Set(ids)]);
+    const busy = new Set(
+      this.sql
+        .exec<{ message_id: string }>("SELECT message_id FROM outbox WHERE message_id IN (SELECT value FROM json_each(?)) AND (acked_at IS NOT NULL OR state = 'sending' OR wa_id IN (SELECT wa_id FROM sent_messages))", list)
+        .toArray()
+        .map((r) => r.message_id),
+    );
+    const free = [...new Set(ids)].filter((id) => !busy.has(id));
+    for (const id of free) {
+      this.sql.exec(
+        "INSERT INTO outbox (message_id, wa_id, item, due_at, created_at, state) VALUES (?, ?, ?, ?, ?, 'done') ON CONFLICT(message_id) DO UPDATE SET state = 'done', item = excluded.item",
+        id,
+        newWhatsAppMessageId(),
+        JSON.stringify({ released: reason }),
+        now,
+        now,
+      );
+    }
+    return free;
+  }
+
+  /** Of these ids, those released to be failed from outside (never acked), with the reason given. */
+  released(ids: string[]): Map<string, string> {
+    const rows = this.sql
+      .exec<{ message_id: string; reason: string }>(
+        "SELECT message_id, json_extract(item, '$.released') AS reason FROM outbox WHERE message_id IN (SELECT value FROM json_each(?)) AND state = 'done' AND acked_at IS NULL AND json_extract(item, '$.released') IS NOT NULL",
+        JSON.stringify(ids),
+      )
+      .toArray();
+    return new Map(rows.map((r) => [r.message_id, r.reason]));
   }
 
   size(): number {

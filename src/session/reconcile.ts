@@ -3,31 +3,16 @@
 // idempotent: the outbox ignores an id it holds, and keeps finished ids a week, so a message
 // adopted twice (or adopted and then also delivered by a late queue message) is sent once.
 import type { Db } from "../db/client";
-import { sessionBacklogPage, type BacklogRow, type BacklogStatus } from "../db/backlog.repo";
+import { sessionBacklogPage, type BacklogStatus } from "../db/backlog.repo";
+import { outboxItemOf } from "../db/send-rows";
 import { toTimestamp } from "../domain/time";
 import type { Outbox } from "./outbox";
-import type { OutboxItem } from "../domain/outbox-item";
 
 // Rows accepted before the last full pass were seen by it; a row's created_at is taken before
 // its transaction commits, so each pass looks this far behind the previous one's start.
 const COMMIT_MARGIN_MS = 5 * 60_000;
 const PAGE_SIZE = 200;
 const PAGES_PER_RUN = 10;
-
-export function outboxItemOf({ message: m, delayBetween }: BacklogRow): OutboxItem {
-  return {
-    messageId: m.id,
-    accountId: m.accountId,
-    to: m.toNumber,
-    type: m.type as OutboxItem["type"],
-    content: m.content,
-    mediaUrl: m.mediaUrl,
-    payload: m.payload ?? null,
-    campaignId: m.campaignId,
-    delayBetweenMs: delayBetween,
-    scheduledAt: m.scheduledAt ? Date.parse(m.scheduledAt) : null,
-  };
-}
 
 const STATUSES: readonly BacklogStatus[] = ["queued", "scheduled"];
 
@@ -46,6 +31,8 @@ export class Reconciler {
   constructor(
     private readonly outbox: Outbox,
     private readonly sessionId: string,
+    /** Fails in D1 (once, refunded) messages the outbox released whose failure did not land. */
+    private readonly finishReleased: (ids: string[], reason: string) => Promise<void> = async () => {},
   ) {}
 
   /**
@@ -66,7 +53,11 @@ export class Reconciler {
     let adopted = 0;
     for (let page = 0; page < PAGES_PER_RUN; page++) {
       const rows = await sessionBacklogPage(db, this.sessionId, { status: pass.status, since: pass.since, after: pass.after, limit: PAGE_SIZE });
-      adopted += this.outbox.add(rows.map(outboxItemOf));
+      // Pending in D1 but released from the outbox (to be failed from outside, which did not
+      // land): nothing would send or fail them, so the failure is finished here.
+      const released = this.outbox.released(rows.map((r) => r.message.id));
+      for (const [reason, ids] of byReason(released)) await this.finishReleased(ids, reason);
+      adopted += this.outbox.add(rows.filter((r) => !released.has(r.message.id)).map((r) => outboxItemOf(r.message, r.delayBetween)));
       if (rows.length === PAGE_SIZE) {
         const tail = rows[rows.length - 1].message;
         pass.after = { createdAt: tail.createdAt, id: tail.id };
@@ -85,4 +76,10 @@ export class Reconciler {
     this.resume = pass;
     return { adopted, complete: false };
   }
+}
+
+function byReason(released: Map<string, string>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [id, reason] of released) out.set(reason, [...(out.get(reason) ?? []), id]);
+  return out;
 }

@@ -1,7 +1,7 @@
 // One alarm serves a table of due tasks (reconnect backoff, on_demand idle close and
-// periodic wake, outbox pacing, reconcile with D1 after a wake): the alarm is always set to the earliest due time.
+// periodic wake, outbox pacing, reconcile with D1 after a wake, the status flush a crash or eviction missed): the alarm is always set to the earliest due time.
 
-export type TaskKind = "reconnect" | "idle" | "wake" | "outbox" | "reconcile";
+export type TaskKind = "reconnect" | "idle" | "wake" | "outbox" | "reconcile" | "flush";
 
 export interface DueTask {
   kind: TaskKind;

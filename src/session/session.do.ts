@@ -3,6 +3,9 @@ import { DurableObject } from "cloudflare:workers";
 import type { BotSettings } from "../domain/bot";
 import type { OutboxItem } from "../domain/outbox-item";
 import { rpcError } from "../domain/rpc-error";
+import { database } from "../db/client";
+import { failMessages } from "../db/messages.status";
+import { emitMessageEvent } from "../events/message-events";
 import { log } from "../platform/log";
 import { AutoReply } from "./auto-reply";
 import { wantsSocket } from "./connection-mode";
@@ -12,6 +15,7 @@ import { MessageSender } from "./message-sender";
 import { Outbox } from "./outbox";
 import { requestPairingCode, type PairingCodeAnswer } from "./pairing-code";
 import { OUTBOX_RECHECK_MS, OutboxDrain, RECONCILE_EVERY_MS } from "./outbox-drain";
+import { PendingVerdicts } from "./pending-verdicts";
 import { Receipts } from "./receipts";
 import { MessageReceiver } from "./receive";
 import { Schedule, type DueTask } from "./schedule";
@@ -22,6 +26,8 @@ import { INITIAL_STATE, SessionMeta } from "./session-state";
 import { SessionSocket } from "./session-socket";
 import type { SessionConfig, SessionSnapshot } from "./session.types";
 import { StatusReporter } from "./status-reporter";
+import { StatusFlush } from "./status-flush";
+import { StatusJournal } from "./status-journal";
 
 /**
  * One object per WhatsApp session: owns the Baileys socket, its auth state, the status kept
@@ -42,6 +48,8 @@ export class SessionObject extends DurableObject<Env> {
   private readonly conn: SessionSocket;
   private readonly drain: OutboxDrain;
   private readonly lifecycle: Lifecycle;
+  private readonly journal: StatusJournal;
+  private readonly flusher: StatusFlush;
   /** Last full reconcile asked by the sweep (epoch ms; in memory, so a wake allows one at once). */
   private fullReconciledAt = 0;
   /** A pairing-code request is waiting for WhatsApp's answer (in memory: it dies with the socket). */
@@ -60,8 +68,12 @@ export class SessionObject extends DurableObject<Env> {
     const acks = new ServerAcks();
     // One store of sent messages: the sender writes it, the socket serves resends from it.
     const sent = new SentStore(sql);
-    this.sender = new MessageSender(env, sql, acks, sent, this.outbox);
-    const receipts = new Receipts(env, acks);
+    // Statuses of sent messages: journaled here, flushed to D1 in batches.
+    this.journal = new StatusJournal(sql);
+    this.flusher = new StatusFlush(env, this.journal, () => this.meta.config(), () => this.outbox.size() > 0, (at) => this.schedule.set("flush", at));
+    const pending = new PendingVerdicts(env, this.flusher.hooks, () => this.meta.config());
+    this.sender = new MessageSender(env, sql, acks, sent, this.outbox, this.journal, this.flusher, pending);
+    const receipts = new Receipts(env, acks, this.journal, this.flusher);
     this.receiver = new MessageReceiver(env, sql, receipts);
     this.bot = new AutoReply(env, sql);
     this.conn = new SessionSocket(env, ctx.storage, this.meta, this.schedule, (events, socket) => this.lifecycle.onEvents(events, socket), sent);
@@ -127,6 +139,8 @@ export class SessionObject extends DurableObject<Env> {
       if (sessionId) await this.drain.failOrphanedSends(sessionId);
       return { adopted: 0 };
     }
+    // Statuses journaled before an eviction: the sweep's call flushes them too.
+    if (this.flusher.orphaned()) await this.flusher.flush();
     // A campaign's backlog looks stale to the sweep for as long as it is sending: one full
     // pass per RECONCILE_EVERY_MS is enough, the passes in between are incremental.
     const full = Date.now() - this.fullReconciledAt >= RECONCILE_EVERY_MS;
@@ -144,6 +158,25 @@ export class SessionObject extends DurableObject<Env> {
     const accepted = this.outbox.add(items);
     await this.drain.schedule();
     return { accepted };
+  }
+
+  /**
+   * Fails (and refunds) messages that never reached this outbox, for a caller outside it (the
+   * send queue's dead letters, a refused queue hand-off). Only this object knows whether one was
+   * acked: an acked or in-flight id is left alone (D1 may still say `queued` until the journal's
+   * flush), the others leave the outbox before D1 fails them. Returns the ids failed now.
+   */
+  async failUnsent(ids: string[], reason: string): Promise<{ failed: string[] }> {
+    const free = this.releaseUnsent(ids, reason);
+    const rows = await failMessages(database(this.env), free, reason);
+    // The failure is recorded either way; a lost event is logged, not retried.
+    for (const row of rows) await emitMessageEvent(this.env, "message.failed", row).catch((err: unknown) => log.error({ message: row.id, err }, "message.failed not emitted"));
+    return { failed: rows.map((r) => r.id) };
+  }
+
+  /** Of these ids, those the caller may fail itself: they leave the outbox now (see failUnsent). */
+  releaseUnsent(ids: string[], reason: string): string[] {
+    return this.config() ? this.outbox.releaseUnsent(ids, reason) : ids;
   }
 
   /** The auto-reply bot's settings; null when never set. */
@@ -223,7 +256,26 @@ export class SessionObject extends DurableObject<Env> {
 
   /** Logs out when linked, then erases everything this object stored. */
   async destroy(): Promise<void> {
+    // The journal goes to D1 before the storage does: a sent message must not be failed and
+    // refunded by the route's cleanup. Tried once while still linked, so a D1 outage refuses
+    // the delete before the phone is unlinked.
+    const unsaved = () => rpcError(503, "The session's message statuses could not be saved; try again.");
+    await this.flusher.flush();
+    if (this.journal.size() > 0) throw unsaved();
+    // Nothing may journal a status after the final check: the socket (acks, receipts) closes
+    // and the drain stops first.
     await this.lifecycle.unlink();
+    await this.drain.stop();
+    await this.flusher.flush();
+    if (this.journal.size() > 0) {
+      // Kept (and retried by the flush's timer and the alarm) until the caller tries again. The
+      // phone is already unlinked: the session stands as after a logout, and the drain settles
+      // what it holds (acked messages recorded, the rest failed as logged out).
+      await this.status.set({ status: "disconnected", reason: "logged_out", running: false, sleeping: false, attempts: 0, bannedUntil: null });
+      await this.drain.resume();
+      await this.schedule.syncAlarm();
+      throw unsaved();
+    }
     this.stream.closeAll();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
@@ -232,6 +284,7 @@ export class SessionObject extends DurableObject<Env> {
     // tables. So the schema is made again, as the constructor does.
     this.conn.forget();
     this.drain.forget();
+    this.journal.forget();
     migrateSessionSchema(this.ctx.storage);
   }
 
@@ -251,8 +304,10 @@ export class SessionObject extends DurableObject<Env> {
   async alarm(): Promise<void> {
     const due = this.schedule.takeDue();
     // A due reconnect first: it needs no D1, which may be down in the same incident that
-    // dropped the socket, and must not wait behind the reconcile's round trips.
+    // dropped the socket, and must not wait behind the reconcile's round trips (nor the flush).
     for (const task of due) if (task.kind === "reconnect") await this.runDue(task);
+    // Statuses journaled before a crash or eviction: nothing else would flush them.
+    if (this.flusher.orphaned()) await this.flusher.flush();
     // Before sending: on wake, and every RECONCILE_EVERY_MS of alarms, adopt from D1.
     if (due.some((t) => t.kind === "reconcile") || Date.now() - this.drain.reconciledAt >= RECONCILE_EVERY_MS) await this.drain.reconcile();
     for (const task of due) {
@@ -282,6 +337,8 @@ export class SessionObject extends DurableObject<Env> {
     if (!this.config()) return;
     // The outbox must reach a final state for every message, even when the session stopped.
     if (task.kind === "outbox") return this.drain.run();
+    // The backstop of a flush whose timer died with the object (status-flush.ts).
+    if (task.kind === "flush") return this.flusher.flush();
     if (!this.meta.state().running || task.kind === "reconcile") return;
     await this.lifecycle.runTask(task.kind);
   }

@@ -53,6 +53,23 @@ const MIGRATIONS: readonly Migration[] = [
   // When the server acked an outbox entry (epoch ms): recorded before D1 is written, so a D1
   // failure retries the write, never the send (outbox.ts markAcked).
   ["ALTER TABLE outbox ADD COLUMN acked_at INTEGER"],
+  // Status changes (ack, receipts) kept until D1 has them (status-journal.ts), the outbox
+  // found by WhatsApp id when a receipt comes, and the highest status journaled per message
+  // (a repeated or lower receipt is dropped, even after its flush).
+  [
+    `CREATE TABLE IF NOT EXISTS status_journal (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      message_id TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      wa_id TEXT NOT NULL,
+      at TEXT NOT NULL,
+      chat TEXT NOT NULL,
+      msg_type TEXT NOT NULL,
+      UNIQUE (message_id, kind)
+    )`,
+    "CREATE INDEX IF NOT EXISTS outbox_wa_id ON outbox (wa_id)",
+    "ALTER TABLE outbox ADD COLUMN status_kind TEXT",
+  ],
 ];
 
 const AUTH_MIGRATIONS: readonly Migration[] = [
