@@ -9,11 +9,11 @@ import { buildSend, type BuiltSend } from "../db/send-rows";
 import { findSessionForSend } from "../db/session-cache";
 import { failMessages } from "../db/messages.status";
 import { findMessage } from "../db/messages.query";
-import type { MessageRow } from "../db/messages.rows";
+import { chatOfMessage, type MessageRow } from "../db/messages.rows";
 import type { SessionRow } from "../db/sessions.repo";
 import { isMediaType } from "../domain/media-policy";
 import { documentFilename, normalizeContact } from "../domain/message-types";
-import { normalizePhone } from "../domain/phone";
+import { normalizePhone, normalizeRecipient } from "../domain/phone";
 import { planLimits } from "../domain/plans";
 import { costOf, remainingMessages, roundMoney, sumCost } from "../domain/ledger";
 import { now, secondsUntilNextUtcDay } from "../domain/time";
@@ -58,8 +58,6 @@ async function quotedTarget(env: Env, accountId: string, session: SessionRow, id
   return target;
 }
 
-const chatOf = (m: MessageRow) => (m.direction === "outgoing" ? m.toNumber : m.fromNumber);
-
 /**
  * Checks one validated send and builds its rows and outbox items; throws ApiError. The session
  * may come from this isolate's cache (the accept batch re-checks it). A repeat of a stored
@@ -82,7 +80,8 @@ export async function prepareSend(
       { field: "whatsapp_session_id", in: "body", code: "session_not_connected", message: `The session is ${session.status}.` },
     ]);
   }
-  const recipients = [...new Set(body.to_number.map((n) => normalizePhone(n)!))];
+  // A group id is one recipient (one row, one charge); WhatsApp fans it out to the members.
+  const recipients = [...new Set(body.to_number.map((n) => normalizeRecipient(n)!))];
   if (body.callback_url) {
     // The same rules as a webhook URL, checked now rather than dead-lettered later.
     const check = checkWebhookUrl(body.callback_url, { allowPrivate: privateHostsAllowed(env) });
@@ -94,11 +93,11 @@ export async function prepareSend(
   if (body.reply_to) {
     const quoted = await quotedTarget(env, account.id, session, body.reply_to, "reply_to");
     payload.reply_to = quoted.id;
-    payload.quoted = { provider_message_id: quoted.providerMessageId, from_me: quoted.direction === "outgoing", chat: chatOf(quoted), type: quoted.type, content: quoted.content };
+    payload.quoted = { provider_message_id: quoted.providerMessageId, from_me: quoted.direction === "outgoing", chat: chatOfMessage(quoted), type: quoted.type, content: quoted.content };
   }
   if (body.reaction) {
     const target = await quotedTarget(env, account.id, session, body.reaction.message_id, "reaction.message_id");
-    if (chatOf(target) !== recipients[0]) throw invalid("to_number.0", `The message to react to is in the chat with ${chatOf(target)}.`);
+    if (chatOfMessage(target) !== recipients[0]) throw invalid("to_number.0", `The message to react to is in the chat with ${chatOfMessage(target)}.`);
     payload.reaction = { ...body.reaction, provider_message_id: target.providerMessageId, from_me: target.direction === "outgoing" };
   }
   if (isMediaType(body.type) && body.media_url) {
@@ -115,6 +114,8 @@ export async function prepareSend(
   if (body.contacts) payload.contacts = body.contacts.map(normalizeContact);
   if (body.poll) payload.poll = body.poll;
   if (body.mentions) payload.mentions = [...new Set(body.mentions.map((n) => normalizePhone(n)!))];
+  // The session resolves the members when it sends (the list may change until then).
+  if (body.mention_all) payload.mention_all = true;
 
   const scheduledMs = body.scheduled_at ? Date.parse(body.scheduled_at) : null;
   const scheduled = scheduledMs !== null && scheduledMs > Date.now() + SCHEDULE_MIN_AHEAD_MS;

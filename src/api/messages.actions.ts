@@ -5,7 +5,7 @@ import { findMessage, listMessages, type MessageFilters } from "../db/messages.q
 import { markMessageRevoked } from "../db/messages.status";
 import { findSession } from "../db/sessions.repo";
 import { decodeCursor, encodeCursor } from "../domain/cursor";
-import { normalizePhone } from "../domain/phone";
+import { normalizePhone, normalizeRecipient } from "../domain/phone";
 import { now, toTimestamp } from "../domain/time";
 import { sessionStub } from "../platform/bindings";
 import { conflict, notFound, unprocessable, type ErrorDetail } from "./errors";
@@ -25,7 +25,8 @@ async function listFilters(env: Env, accountId: string, query: ListMessagesQuery
   const f = query.filter ?? {};
   const to = f.to_number === undefined ? undefined : Array.isArray(f.to_number) ? f.to_number : [f.to_number];
   const filters: MessageFilters = {
-    toNumbers: to?.map((n, i) => phone(n, `filter.to_number.${i}`)),
+    // A group id finds what was sent into that group.
+    toNumbers: to?.map((n, i) => normalizeRecipient(n) ?? phone(n, `filter.to_number.${i}`)),
     fromNumber: f.from_number ? phone(f.from_number, "filter.from_number") : undefined,
     status: f.status,
     direction: f.direction,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CONTACT_PHONE_TYPES, HOME_WORK, LIMITS, MESSAGE_TYPES, typeRuleIssues, type MessageFields } from "../domain/message-types";
-import { normalizePhone } from "../domain/phone";
+import { isGroupId, normalizePhone, normalizeRecipient } from "../domain/phone";
 import { IsoDateTime, SafeKey, Timestamp, queryInt, singleLine } from "./schemas";
 
 export const MESSAGE_STATUSES = ["queued", "sent", "delivered", "read", "failed", "scheduled"] as const;
@@ -60,7 +60,10 @@ export const SendMessageBody = z
       .array(z.string().max(40))
       .min(1)
       .max(LIMITS.recipients)
-      .meta({ description: "Recipients in international format; one message row per distinct number.", example: ["22996000001"] }),
+      .meta({
+        description: "Recipients: phone numbers in international format, or group ids (`120363…@g.us`, a group the session is in); one message row (and one charge) per distinct recipient, a group counting as one.",
+        example: ["2290196000001"],
+      }),
     type: z.enum(MESSAGE_TYPES),
     content: z.string().max(LIMITS.text).nullish().meta({ description: "Text body (text, max 4096) or caption (image, video, document; max 1024)." }),
     media_url: HttpUrl.nullish().meta({ description: "Public http(s) URL of the media; fetched and checked at accept time." }),
@@ -91,11 +94,15 @@ export const SendMessageBody = z
       .optional(),
     reply_to: z.uuid().optional().meta({ description: "Quote this message (ours, sent or received, same session)." }),
     mentions: z.array(z.string().max(40)).max(LIMITS.mentions).optional().meta({ description: "Numbers to @mention." }),
+    mention_all: z.boolean().optional().meta({ description: "Groups only: @mention every participant (but the session itself)." }),
   })
   .superRefine((m, ctx) => {
     m.to_number.forEach((n, i) => {
-      if (!normalizePhone(n)) ctx.addIssue({ code: "custom", path: ["to_number", i], message: "Not a valid phone number in international format." });
+      if (!normalizeRecipient(n)) ctx.addIssue({ code: "custom", path: ["to_number", i], message: "Not a valid phone number in international format, nor a group id (…@g.us)." });
     });
+    if (m.mention_all && !m.to_number.every((n) => isGroupId(n.trim()))) {
+      ctx.addIssue({ code: "custom", path: ["mention_all"], message: "mention_all is for groups: every to_number must be a group id (…@g.us)." });
+    }
     m.mentions?.forEach((n, i) => {
       if (!normalizePhone(n)) ctx.addIssue({ code: "custom", path: ["mentions", i], message: "Not a valid phone number in international format." });
     });
@@ -109,7 +116,10 @@ export const SendMessageBody = z
       ctx.addIssue({ code: "custom", path: issue.field.split(".").map((p) => (/^\d+$/.test(p) ? Number(p) : p)), message: issue.message });
     }
   })
-  .meta({ id: "SendMessage" });
+  .meta({
+    id: "SendMessage",
+    example: { whatsapp_session_id: "a3f1b2c4-1234-4abc-9def-000011112222", to_number: ["2290196000001"], type: "text", content: "Hello from Our Voice!" },
+  });
 export type SendMessage = z.output<typeof SendMessageBody>;
 
 export const BatchBody = z.object({
@@ -117,6 +127,27 @@ export const BatchBody = z.object({
     .array(z.record(SafeKey, z.unknown()).meta({ description: "A message object as POST /v1/whatsapp/messages takes it; each is validated on its own." }))
     .min(1)
     .max(100),
+}).meta({
+  example: {
+    messages: [
+      {
+        whatsapp_session_id: "a3f1b2c4-1234-4abc-9def-000011112222",
+        to_number: ["2290196000001"],
+        type: "text",
+        content: "Your order has shipped.",
+        callback_url: "https://example.com/whatsapp/status",
+        callback_data: "order-1042",
+      },
+      {
+        whatsapp_session_id: "a3f1b2c4-1234-4abc-9def-000011112222",
+        to_number: ["2290196000001", "2290161000002"],
+        type: "image",
+        media_url: "https://example.com/image.jpg",
+        content: "Check out this photo!",
+        delay_between: 1000,
+      },
+    ],
+  },
 });
 
 export const MessageSchema = z

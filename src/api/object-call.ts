@@ -2,6 +2,7 @@ import { rpcErrorMessage, rpcErrorStatus, type RpcErrorStatus } from "../domain/
 import { ApiError } from "./errors";
 
 const DEFAULT_CODES: Record<RpcErrorStatus, string> = {
+  403: "forbidden",
   404: "not_found",
   409: "conflict",
   410: "gone",

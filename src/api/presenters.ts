@@ -121,6 +121,8 @@ export function presentWebhook(row: WebhookRow) {
       ...(filters.chat_types ? { chat_types: filters.chat_types } : {}),
       ...(filters.message_types ? { message_types: filters.message_types } : {}),
       ...(typeof filters.from_me === "boolean" ? { from_me: filters.from_me } : {}),
+      ...(filters.settings_types ? { settings_types: filters.settings_types } : {}),
+      ...(filters.mentions ? { mentions: filters.mentions } : {}),
     },
     enabled: row.enabled,
     created_at: row.createdAt,

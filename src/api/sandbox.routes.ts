@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { database } from "../db/client";
 import { findSession } from "../db/sessions.repo";
-import { callObject } from "./object-call";
+import { PhoneParams, drive, envelope, sandbox } from "./sandbox.common";
 import { ApiError, conflict, notFound } from "./errors";
 import { ok } from "./http";
 import type { Api } from "./route";
@@ -14,7 +14,6 @@ import {
   GroupSendInput,
   PairingCodeInput,
   PhoneMessageInput,
-  PhoneNumber,
   ReceiptPolicyInput,
   ReceiptsInput,
   RetryReceiptsInput,
@@ -30,23 +29,13 @@ import {
   SandboxRetryReceiptsResult,
   SandboxSent,
 } from "../sandbox/driver.responses";
-import { sandboxStub, sessionStub } from "../platform/bindings";
+import { sessionStub } from "../platform/bindings";
 
 // The driver of the account's sandbox WhatsApp: simulated phones that scan, pair, send,
 // receive and acknowledge, and faults on command. Off when SANDBOX = "off".
 
-const PhoneParams = z.object({ phone_number: PhoneNumber });
 // Phone messages carry base64 media (up to ~16 MB of file), above the API's 1 MiB body cap.
 const MEDIA_BODY_BYTES = 24 * 1024 * 1024;
-const envelope = <S extends z.ZodRawShape>(shape: S) => z.object({ success: z.literal(true), ...shape });
-
-function sandbox(env: Env, accountId: string) {
-  if (env.SANDBOX === "off") throw new ApiError(404, "sandbox_disabled", "The sandbox is disabled in this deployment.");
-  return sandboxStub(env, accountId);
-}
-
-/** Sandbox errors carry their HTTP status; anything else stays an internal error. */
-const drive = <T>(fn: () => Promise<T>) => callObject(fn, { 409: "sandbox_conflict" });
 
 /** The name an external client connects under (its identity in the sandbox: `client:<label>`). */
 const ClientLabel = z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).meta({ example: "baseline-1" });
@@ -60,7 +49,7 @@ export function registerSandboxRoutes(api: Api): void {
     summary: "Create a simulated WhatsApp user in your sandbox",
     tags,
     auth: "account",
-    body: CreatePhoneInput,
+    body: CreatePhoneInput.meta({ example: { phone_number: "15550001001", name: "Alice", receipt_policy: { delivered: "auto", read: "manual" } } }),
     bodyOptional: true,
     responses: { 201: { description: "The phone", schema: envelope({ phone: SandboxPhone }) } },
     async handler({ env, auth, body }) {
@@ -90,7 +79,7 @@ export function registerSandboxRoutes(api: Api): void {
     auth: "account",
     idempotency: "refused", // A replay would answer "linked" for a scan that may since have been undone; a repeat only answers 409.
     params: SessionIdParams,
-    body: ScanInput,
+    body: ScanInput.meta({ example: { phone_number: "15550001001" } }),
     responses: { 200: { description: "Linked", schema: envelope({ result: SandboxLinkResult }) }, 409: { description: "The session is not pending or not a sandbox session" } },
     async handler({ env, auth, params, body }) {
       const stub = sandbox(env, auth.account.id);
@@ -112,7 +101,7 @@ export function registerSandboxRoutes(api: Api): void {
     auth: "account",
     idempotency: "refused", // Linking with a one-time code: the answer is ephemeral and a repeat is refused by the code itself.
     params: PhoneParams,
-    body: PairingCodeInput,
+    body: PairingCodeInput.meta({ example: { code: "ABCD-1234" } }),
     responses: { 200: { description: "Linked", schema: envelope({ result: SandboxLinkResult }) } },
     async handler({ env, auth, params, body }) {
       const stub = sandbox(env, auth.account.id);
@@ -128,7 +117,7 @@ export function registerSandboxRoutes(api: Api): void {
     tags,
     auth: "account",
     params: PhoneParams,
-    body: PhoneMessageInput,
+    body: PhoneMessageInput.meta({ example: { to: "15550009999", type: "text", text: "Hi, what are your opening hours?" } }),
     maxBodyBytes: MEDIA_BODY_BYTES,
     responses: { 201: { description: "Sent", schema: envelope({ message: SandboxSent }) } },
     async handler({ env, auth, params, body }) {
@@ -144,7 +133,7 @@ export function registerSandboxRoutes(api: Api): void {
     summary: "A sandbox phone creates a group (members: sandbox phones and linked numbers)",
     tags,
     auth: "account",
-    body: CreateGroupInput,
+    body: CreateGroupInput.meta({ example: { subject: "Book club", owner: "15550001001", members: ["15550001002", "15550009999"] } }),
     responses: { 201: { description: "The group", schema: envelope({ group: SandboxGroup }) } },
     async handler({ env, auth, body }) {
       const stub = sandbox(env, auth.account.id);
@@ -161,7 +150,7 @@ export function registerSandboxRoutes(api: Api): void {
     tags,
     auth: "account",
     params: z.object({ group_jid: z.string().regex(/^[\d-]+@g\.us$/).meta({ example: "120363000000000001@g.us" }) }),
-    body: GroupSendInput,
+    body: GroupSendInput.meta({ example: { from: "15550001002", type: "text", text: "See you on Friday!" } }),
     maxBodyBytes: MEDIA_BODY_BYTES,
     responses: { 201: { description: "Sent", schema: envelope({ message: SandboxSent }) } },
     async handler({ env, auth, params, body }) {
@@ -192,7 +181,7 @@ export function registerSandboxRoutes(api: Api): void {
     auth: "account",
     idempotency: "refused", // A repeated receipt changes nothing (a message is read once).
     params: PhoneParams,
-    body: ReceiptsInput,
+    body: ReceiptsInput.meta({ example: { ids: ["3EB0C431C26A1916E4A8"], type: "read" } }),
     responses: { 200: { description: "Sent", schema: envelope({ result: SandboxReceiptsResult }) } },
     async handler({ env, auth, params, body }) {
       const stub = sandbox(env, auth.account.id);
@@ -211,7 +200,7 @@ export function registerSandboxRoutes(api: Api): void {
     auth: "account",
     idempotency: "refused", // Each call is another retry (the count goes up).
     params: PhoneParams,
-    body: RetryReceiptsInput,
+    body: RetryReceiptsInput.meta({ example: { ids: ["3EB0C431C26A1916E4A8"] } }),
     responses: { 200: { description: "Sent", schema: envelope({ result: SandboxRetryReceiptsResult }) } },
     async handler({ env, auth, params, body }) {
       const stub = sandbox(env, auth.account.id);
@@ -226,7 +215,7 @@ export function registerSandboxRoutes(api: Api): void {
     tags,
     auth: "account",
     params: PhoneParams,
-    body: ReceiptPolicyInput,
+    body: ReceiptPolicyInput.meta({ example: { delivered: "auto", read: "manual", delivered_delay_ms: 500 } }),
     responses: { 200: { description: "The phone", schema: envelope({ phone: SandboxPhone }) } },
     async handler({ env, auth, params, body }) {
       const stub = sandbox(env, auth.account.id);
@@ -242,7 +231,7 @@ export function registerSandboxRoutes(api: Api): void {
     auth: "account",
     idempotency: "refused", // A fault is a one-off test action; its result describes that moment only.
     params: SessionIdParams,
-    body: FaultInput,
+    body: FaultInput.meta({ example: { kind: "delay_acks", ms: 5000 } }),
     responses: { 200: { description: "Applied", schema: envelope({ result: SandboxFaultResult }) } },
     async handler({ env, auth, params, body }) {
       const stub = sandbox(env, auth.account.id);
@@ -303,7 +292,7 @@ export function registerSandboxRoutes(api: Api): void {
     auth: "account",
     idempotency: "refused", // Scanning a QR that expires: the answer is ephemeral; a repeat answers 409.
     params: z.object({ label: ClientLabel }),
-    body: ClientScanInput,
+    body: ClientScanInput.meta({ example: { phone_number: "15550001001", qr: "2@Ak3xQ9vT0m,Yk1l6mJ0ZfW9c2xv3T1m8Qk=,Zt2Qp9sL4nB7wX1cV6mK0aD3fG8hJ5=,Qm9vZ2Fk3Lp7sT1x" } }),
     responses: { 200: { description: "Linked", schema: envelope({ result: SandboxLinkResult }) }, 409: { description: "The client shows no such QR code" } },
     async handler({ env, auth, params, body }) {
       const stub = sandbox(env, auth.account.id);

@@ -19,6 +19,7 @@ import {
 } from "../db/webhooks.repo";
 import { decodeCursor, encodeCursor, type Cursor } from "../domain/cursor";
 import { WEBHOOK_EVENTS, resolveEventNames, type WebhookFilters } from "../domain/webhook-events";
+import { normalizePhone } from "../domain/phone";
 import { patchHeaders, unmaskHeaders } from "../domain/webhook-headers";
 import { checkWebhookUrl, privateHostsAllowed } from "../domain/webhook-url";
 import { resendDeliveries } from "../events/emit";
@@ -53,6 +54,9 @@ function cleanFilters(filters: WebhookFilters | null | undefined): WebhookFilter
   if (filters.chat_types?.length) out.chat_types = [...new Set(filters.chat_types)];
   if (filters.message_types?.length) out.message_types = [...new Set(filters.message_types.map((t) => t.toLowerCase()))];
   if (typeof filters.from_me === "boolean") out.from_me = filters.from_me;
+  if (filters.settings_types?.length) out.settings_types = [...new Set(filters.settings_types)];
+  // Numbers as digits, so matching compares like with like.
+  if (filters.mentions?.length) out.mentions = [...new Set(filters.mentions.map((m) => (m.toLowerCase() === "me" ? "me" : (normalizePhone(m) ?? m))))];
   return Object.keys(out).length ? out : null;
 }
 

@@ -1,14 +1,15 @@
 import { z } from "zod";
 import { database } from "../db/client";
-import { deleteWebhook, listWebhooks } from "../db/webhooks.repo";
+import { deleteWebhooks, listWebhooks } from "../db/webhooks.repo";
 import { emitTestEvent } from "../events/emit";
-import { conflict } from "./errors";
+import { conflict, notFound } from "./errors";
 import { ok } from "./http";
 import { presentDelivery, presentWebhook } from "./presenters";
 import type { Api } from "./route";
 import { createWebhook, deliveriesPage, loadWebhook, patchWebhook, replayDelivery } from "./webhooks.actions";
 import {
   CreateWebhookBody,
+  DeleteWebhooksBody,
   DeliveriesQuery,
   DeliveryParams,
   DeliverySchema,
@@ -19,6 +20,11 @@ import {
 } from "./webhooks.schemas";
 
 const WebhookEnvelope = z.object({ success: z.literal(true), webhook: WebhookSchema });
+
+/** A URL as webhooks are stored (checkWebhookUrl keeps `new URL(…).toString()`); unparsable ones match nothing. */
+function normalizedUrl(raw: string): string {
+  return URL.canParse(raw.trim()) ? new URL(raw.trim()).toString() : raw;
+}
 
 export function registerWebhookRoutes(api: Api): void {
   const tags = ["Webhooks"];
@@ -50,6 +56,29 @@ export function registerWebhookRoutes(api: Api): void {
     async handler({ env, auth }) {
       const rows = await listWebhooks(database(env), auth.account.id);
       return ok({ webhooks: rows.map(presentWebhook) });
+    },
+  });
+
+  api.route({
+    method: "delete",
+    path: "/v1/whatsapp/webhooks",
+    summary: "Delete the account's webhooks: all of them, or those with the URL given in the body",
+    description:
+      "Without a body, every webhook of the account goes; with `{\"url\": …}`, only the webhooks with that URL (404 when none). " +
+      "Their delivery logs go too, and their queued deliveries are dropped.",
+    tags,
+    auth: "account",
+    body: DeleteWebhooksBody,
+    bodyOptional: true,
+    responses: {
+      200: { description: "Deleted; `deleted` is how many", schema: z.object({ success: z.literal(true), deleted: z.number().int(), message: z.string() }) },
+      404: { description: "A `url` was given and no webhook of the account has it" },
+    },
+    async handler({ env, auth, body }) {
+      const url = body.url === undefined ? undefined : normalizedUrl(body.url);
+      const deleted = await deleteWebhooks(database(env), auth.account.id, { url });
+      if (url !== undefined && deleted === 0) throw notFound("Webhook");
+      return ok({ deleted, message: `${deleted} webhook(s) deleted` });
     },
   });
 
@@ -91,7 +120,7 @@ export function registerWebhookRoutes(api: Api): void {
     async handler({ env, auth, params }) {
       const db = database(env);
       await loadWebhook(db, auth.account.id, params.id);
-      await deleteWebhook(db, auth.account.id, params.id);
+      await deleteWebhooks(db, auth.account.id, { id: params.id });
       return ok({ message: "Webhook deleted" });
     },
   });

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { CHAT_TYPES, LEGACY_EVENT_NAMES, WEBHOOK_EVENTS, isValidChatId, resolveEventNames } from "../domain/webhook-events";
+import { CHAT_TYPES, LEGACY_EVENT_NAMES, SETTINGS_TYPES, WEBHOOK_EVENTS, isValidChatId, resolveEventNames } from "../domain/webhook-events";
+import { normalizePhone } from "../domain/phone";
 import { MAX_WEBHOOK_URL_LENGTH } from "../domain/webhook-url";
 import { RESERVED_HEADERS } from "../domain/webhook-headers";
 import { SANDBOX_MEDIA_HEADER } from "../runtime/media-target";
@@ -64,12 +65,40 @@ export const WebhookFiltersSchema = z
     chat_types: z.array(z.enum(CHAT_TYPES)).max(4).optional(),
     message_types: z.array(z.string().trim().min(1).max(50)).max(50).optional().meta({ example: ["text", "image"] }),
     from_me: z.boolean().optional().meta({ description: "true: only messages this session sent; false: only messages it received." }),
+    settings_types: z
+      .array(z.enum(SETTINGS_TYPES))
+      .max(4)
+      .optional()
+      .meta({
+        description:
+          "Event categories: messages (message.*), groups (group.*), system (session.status when connected or logged out, and group.joined), " +
+          "chats (chat settings: no event yet). Applies to every event. Cannot be combined with chat_ids, chat_types or message_types.",
+        example: ["groups", "system"],
+      }),
+    mentions: z
+      .array(z.string().trim().min(1).max(30).refine((v) => v.toLowerCase() === "me" || normalizePhone(v) !== null, 'A phone number, or "me".'))
+      .max(100)
+      .optional()
+      .meta({ description: 'Only messages that @mention one of these phone numbers; "me" = messages that mention this session.', example: ["me"] }),
   })
   .strict()
+  .superRefine((filters, ctx) => {
+    if (!filters.settings_types?.length) return;
+    for (const field of ["chat_ids", "chat_types", "message_types"] as const) {
+      if (filters[field]?.length) ctx.addIssue({ code: "custom", path: [field], message: `settings_types cannot be combined with ${field}.` });
+    }
+  })
   .meta({
     id: "WebhookFilters",
-    description: "Filters for message events: every filter set must match (any of its values); session events always pass.",
+    description:
+      "Every filter set must match (any of its values). settings_types applies to every event; the other filters concern message events, and other events pass them.",
   });
+
+/** DELETE /v1/whatsapp/webhooks: no body deletes every webhook; a `url` only the webhooks with it. */
+export const DeleteWebhooksBody = z
+  .object({ url: WebhookUrl.optional().meta({ description: "Delete only the webhooks with this URL." }) })
+  .strict()
+  .meta({ id: "DeleteWebhooks", example: { url: "https://example.com/hooks/whatsapp" } });
 
 export const WebhookSchema = z
   .object({
@@ -103,7 +132,7 @@ export const CreateWebhookBody = z.object({
   headers: WebhookHeaders.optional(),
   filters: WebhookFiltersSchema.optional(),
   enabled: z.boolean().default(true),
-});
+}).meta({ example: { url: "https://example.com/whatsapp/events", events: ["message.received", "message.delivered"], headers: { "X-Api-Key": "my-receiver-key" }, filters: { chat_types: ["group"], mentions: ["me"] } } });
 
 export const UpdateWebhookBody = z
   .object({
@@ -114,7 +143,8 @@ export const UpdateWebhookBody = z
     filters: WebhookFiltersSchema.nullable().optional().meta({ description: "Replaces the filters; null removes them." }),
     enabled: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .meta({ example: { events: ["message.received"], filters: { settings_types: ["messages", "groups"] }, enabled: true } });
 
 export const WebhookIdParams = z.object({ id: z.uuid().meta({ description: "The webhook ID (uuid)." }) });
 export const DeliveryParams = z.object({ id: z.uuid(), delivery_id: z.uuid() });

@@ -19,6 +19,22 @@ export type MessageStatus = MessageRow["status"];
 /** Accepted but not yet handed to WhatsApp: the only states a message may fail or be sent from. */
 export const PENDING_STATUSES = ["queued", "scheduled"] as const;
 
+/** The group a received message came in (its payload's chat, a group's), else null. */
+export function receivedGroupOf(m: Pick<MessageRow, "direction" | "payload">): string | null {
+  if (m.direction === "outgoing" || m.payload?.chat_type !== "group") return null;
+  return typeof m.payload.chat_id === "string" ? m.payload.chat_id : null;
+}
+
+/**
+ * The chat a message is in: an outgoing one's recipient (a number or a group id); a received
+ * one's group, else its sender's number, else (a sender known only by LID) the JID it came on.
+ */
+export function chatOfMessage(m: Pick<MessageRow, "direction" | "payload" | "toNumber" | "fromNumber">): string | null {
+  if (m.direction === "outgoing") return m.toNumber;
+  const chat = typeof m.payload?.chat_id === "string" ? m.payload.chat_id : null;
+  return receivedGroupOf(m) ?? m.fromNumber ?? chat;
+}
+
 /** A raw D1 row (`RETURNING *`) as drizzle would have typed it. */
 export function fromSql(r: Record<string, unknown>): MessageRow {
   const json = (v: unknown) => (typeof v === "string" ? (JSON.parse(v) as Record<string, unknown>) : null);

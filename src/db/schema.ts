@@ -135,6 +135,21 @@ export const messages = sqliteTable(
   ],
 );
 
+// Each recipient's delivery and read of an outgoing message (a group message has one row per
+// participant that answered), written by the session object's status flush. No foreign key: a
+// receipt may be flushed before its message's `sent`, and reads always go through the message.
+// `participant`: the member's number (digits), or "<user>@lid" when only their LID is known.
+export const messageReceipts = sqliteTable(
+  "message_receipts",
+  {
+    messageId: text("message_id").notNull(),
+    participant: text("participant").notNull(),
+    deliveredAt: text("delivered_at"),
+    readAt: text("read_at"),
+  },
+  (t) => [primaryKey({ columns: [t.messageId, t.participant] })],
+);
+
 // A creating POST repeated with the same Idempotency-Key returns the first answer.
 export const idempotencyKeys = sqliteTable(
   "idempotency_keys",

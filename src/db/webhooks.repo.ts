@@ -86,23 +86,24 @@ export async function updateWebhook(db: Db, accountId: string, id: string, patch
     .get();
 }
 
-/** The webhook, its deliveries and their attempts. Queued messages for them are then dropped by the consumer. */
-export async function deleteWebhook(db: Db, accountId: string, id: string): Promise<void> {
-  await db.batch([
-    db
-      .delete(webhookAttempts)
-      .where(
-        inArray(
-          webhookAttempts.deliveryId,
-          db
-            .select({ id: webhookDeliveries.id })
-            .from(webhookDeliveries)
-            .where(and(eq(webhookDeliveries.webhookId, id), eq(webhookDeliveries.accountId, accountId))),
-        ),
-      ),
-    db.delete(webhookDeliveries).where(and(eq(webhookDeliveries.webhookId, id), eq(webhookDeliveries.accountId, accountId))),
-    db.delete(webhooks).where(and(eq(webhooks.id, id), eq(webhooks.accountId, accountId))),
+/**
+ * The account's webhooks (all, or the one with this id, or those with this URL), their deliveries
+ * and their attempts; callback deliveries (no webhook) stay. Queued messages for the deleted
+ * deliveries are then dropped by the consumer. Returns how many webhooks went.
+ */
+export async function deleteWebhooks(db: Db, accountId: string, which: { id?: string; url?: string } = {}): Promise<number> {
+  const chosen = and(
+    eq(webhooks.accountId, accountId),
+    which.id !== undefined ? eq(webhooks.id, which.id) : undefined,
+    which.url !== undefined ? eq(webhooks.url, which.url) : undefined,
+  );
+  const owned = and(eq(webhookDeliveries.accountId, accountId), inArray(webhookDeliveries.webhookId, db.select({ id: webhooks.id }).from(webhooks).where(chosen)));
+  const [, , gone] = await db.batch([
+    db.delete(webhookAttempts).where(inArray(webhookAttempts.deliveryId, db.select({ id: webhookDeliveries.id }).from(webhookDeliveries).where(owned))),
+    db.delete(webhookDeliveries).where(owned),
+    db.delete(webhooks).where(chosen),
   ]);
+  return gone.meta.changes;
 }
 
 // ---- Deliveries ----
@@ -142,6 +143,14 @@ export async function insertDeliveries(db: Db, rows: DeliveryRow[]): Promise<voi
   if (rows.length === 0) return;
   const [first, ...rest] = rows.map((row) => db.insert(webhookDeliveries).values(row));
   await db.batch([first, ...rest]);
+}
+
+/** Writes the rows whose id is not taken yet (a repeat of a derived id adds nothing); returns the ids written. */
+export async function insertNewDeliveries(db: Db, rows: DeliveryRow[]): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const [first, ...rest] = rows.map((row) => db.insert(webhookDeliveries).values(row).onConflictDoNothing().returning({ id: webhookDeliveries.id }));
+  const results = await db.batch([first, ...rest]);
+  return results.flatMap((r) => r.map((x) => x.id));
 }
 
 export async function findDelivery(db: Db, id: string): Promise<DeliveryRow | undefined> {

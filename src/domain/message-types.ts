@@ -74,6 +74,7 @@ export interface MessageFields {
   reaction?: Reaction;
   reply_to?: string;
   mentions?: string[];
+  mention_all?: boolean;
 }
 
 export interface FieldIssue {
@@ -91,11 +92,11 @@ interface TypeRule {
 
 const REPLY = ["reply_to"] as const;
 const RULES: Record<MessageType, TypeRule> = {
-  text: { content: "required", media: "forbidden", extras: [...REPLY, "mentions"] },
+  text: { content: "required", media: "forbidden", extras: [...REPLY, "mentions", "mention_all"] },
   // `content` is the caption of image, video and document.
-  image: { content: "optional", media: "required", extras: [...REPLY, "mentions"] },
-  video: { content: "optional", media: "required", extras: [...REPLY, "mentions"] },
-  document: { content: "optional", media: "required", extras: ["filename", ...REPLY, "mentions"] },
+  image: { content: "optional", media: "required", extras: [...REPLY, "mentions", "mention_all"] },
+  video: { content: "optional", media: "required", extras: [...REPLY, "mentions", "mention_all"] },
+  document: { content: "optional", media: "required", extras: ["filename", ...REPLY, "mentions", "mention_all"] },
   // No caption on audio; `ptt` makes it a voice note.
   audio: { content: "forbidden", media: "required", extras: ["ptt", ...REPLY] },
   sticker: { content: "forbidden", media: "required", extras: [...REPLY] },
@@ -105,7 +106,7 @@ const RULES: Record<MessageType, TypeRule> = {
   reaction: { content: "forbidden", media: "forbidden", extras: ["reaction"] },
 };
 
-const EXTRA_FIELDS: (keyof MessageFields)[] = ["filename", "ptt", "location", "contacts", "poll", "reaction", "reply_to", "mentions"];
+const EXTRA_FIELDS: (keyof MessageFields)[] = ["filename", "ptt", "location", "contacts", "poll", "reaction", "reply_to", "mentions", "mention_all"];
 const REQUIRED_EXTRA: Partial<Record<MessageType, keyof MessageFields>> = {
   location: "location",
   contacts: "contacts",

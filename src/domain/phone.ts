@@ -15,6 +15,21 @@ export function normalizePhone(input: string): string | null {
   return parsed.number.slice(1);
 }
 
+// A group id as WhatsApp writes it: the creator's number and a time ("15551234567-1600000000@g.us",
+// older groups) or "120363" + digits (groups made since 2021).
+const GROUP_ID = /^\d{1,30}(-\d{1,20})?@g\.us$/;
+
+/** Whether this is a WhatsApp group id ("120363...@g.us"). */
+export function isGroupId(value: string): boolean {
+  return GROUP_ID.test(value);
+}
+
+/** A recipient as sent to: a group id (kept as is), else the digits of a phone number; null when neither. */
+export function normalizeRecipient(input: string): string | null {
+  const trimmed = input.trim();
+  return isGroupId(trimmed) ? trimmed : normalizePhone(trimmed);
+}
+
 /** Phone number → WhatsApp user JID. */
 export function phoneToJid(phone: string): string {
   return `${phone}@s.whatsapp.net`;
@@ -29,4 +44,37 @@ export function chatJid(to: string): string {
 export function jidToPhone(jid: string): string | null {
   const match = /^(\d+)(?::\d+)?@s\.whatsapp\.net$/.exec(jid);
   return match ? match[1] : null;
+}
+
+/**
+ * A JID's user and server without agent or device, as Baileys' jidDecode splits it
+ * ("user_agent:device@server"): "229…:3@s.whatsapp.net" → {user "229…", server "s.whatsapp.net"}.
+ */
+export function jidParts(jid: string | null | undefined): { user: string; server: string } | null {
+  const at = jid?.indexOf("@") ?? -1;
+  if (!jid || at <= 0) return null;
+  const user = jid.slice(0, at).split(":")[0].split("_")[0];
+  const server = jid.slice(at + 1);
+  return user ? { user, server: server === "c.us" ? "s.whatsapp.net" : server } : null;
+}
+
+/** A JID's user part ("229…:3@s.whatsapp.net" → "229…", "123:2@lid" → "123"), null when it has none. */
+export function jidUser(jid: string | null | undefined): string | null {
+  return jidParts(jid)?.user ?? null;
+}
+
+/** The session's own account as Baileys names it (creds.me / socket.user): its number's JID and its LID. */
+export interface OwnIds {
+  id?: string | null;
+  lid?: string | null;
+}
+
+/** Whether a JID (any device) is the session's own account, by its number or by its LID. */
+export function isOwnJid(jid: string | null | undefined, me: OwnIds | null | undefined): boolean {
+  const who = jidParts(jid);
+  if (!who || !me) return false;
+  return [me.id, me.lid].some((own) => {
+    const o = jidParts(own);
+    return o !== null && o.user === who.user && o.server === who.server;
+  });
 }

@@ -8,6 +8,11 @@ export const WEBHOOK_EVENTS = [
   "message.failed",
   "session.status",
   "session.qr",
+  "group.joined",
+  "group.left",
+  "group.participants",
+  "group.updated",
+  "group.join_request",
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
@@ -69,6 +74,10 @@ export interface WebhookFilters {
   message_types?: string[];
   /** true: only our own messages; false: only others'; absent: both. */
   from_me?: boolean;
+  /** Event categories (see SETTINGS_TYPES); never stored beside chat_ids, chat_types or message_types. */
+  settings_types?: SettingsType[];
+  /** Only messages that mention one of these phone numbers; "me" = messages that mention this session. */
+  mentions?: string[];
 }
 
 /** What a message event is about, as far as filters care. */
@@ -114,6 +123,68 @@ export interface SessionQrEventData {
   /** The raw QR string (render it yourself, or fetch /qr-code). */
   qr: string;
   [key: string]: unknown;
+}
+
+// ---- Group events (src/session/group-events.ts produces them) ----
+// Members are named by phone number; one known only by its LID goes to the matching `*_lid`
+// field instead (a LID is never put where a number is expected).
+
+interface GroupEventBase {
+  /** sessions.id of the session the event concerns. */
+  session_id: string;
+  /** The group's id, `…@g.us`. */
+  group_id: string;
+  /** Who did it (phone number); null when the server did, or only `by_lid` is known. */
+  by: string | null;
+  by_lid?: string | null;
+  [key: string]: unknown;
+}
+
+/** The session was added to a group, created one, or joined one. */
+export interface GroupJoinedEventData extends GroupEventBase {
+  name: string | null;
+  description: string | null;
+  owner: string | null;
+  /** The owner's LID, only when its number is unknown. */
+  owner_lid?: string | null;
+  size: number | null;
+}
+
+/** The session was removed from a group (`removed`) or left it (`left`). */
+export interface GroupLeftEventData extends GroupEventBase {
+  reason: "removed" | "left";
+}
+
+export const GROUP_PARTICIPANT_ACTIONS = ["add", "remove", "promote", "demote"] as const;
+export interface GroupParticipantsEventData extends GroupEventBase {
+  action: (typeof GROUP_PARTICIPANT_ACTIONS)[number];
+  participants: string[];
+  /** Members whose number is unknown, by LID. */
+  participants_lid: string[];
+}
+
+/** What changed; only the fields that changed are present. */
+export interface GroupChanges {
+  name?: string;
+  description?: string | null;
+  announce?: boolean;
+  locked?: boolean;
+  join_approval?: boolean;
+  member_add_mode?: "admin_add" | "all_member_add";
+  invite_link_reset?: boolean;
+  photo?: "changed" | "removed";
+}
+export interface GroupUpdatedEventData extends GroupEventBase {
+  changes: GroupChanges;
+}
+
+/** Someone asked to join (`created`), withdrew (`revoked`) or was refused (`rejected`), in a group the session administers. */
+export interface GroupJoinRequestEventData extends GroupEventBase {
+  participant: string | null;
+  /** The asker's LID, only when its number is unknown. */
+  participant_lid?: string | null;
+  action: string | null;
+  method: string | null;
 }
 
 /** `123:8@s.whatsapp.net` and `123@c.us` and `+1 (23)` all name the chat `123@s.whatsapp.net`. */
@@ -170,13 +241,45 @@ export function isMessageEvent(type: string): boolean {
   return type.startsWith("message.");
 }
 
+// ---- Settings types and mentions ----
+
+/** Event categories a webhook may ask for instead of chat and message filters. */
+export const SETTINGS_TYPES = ["chats", "messages", "groups", "system"] as const;
+export type SettingsType = (typeof SETTINGS_TYPES)[number];
+
+/**
+ * The categories of an event. `system` is logged out, connected and joined a group; `chats`
+ * (chat settings such as archive or mute) has no event yet. Other session events (a dropped
+ * connection, a QR) are in none, so a webhook with settings types does not get them.
+ */
+export function settingsTypesOf(type: string, data: Record<string, unknown>): SettingsType[] {
+  if (isMessageEvent(type)) return ["messages"];
+  if (type === "group.joined") return ["groups", "system"];
+  if (type.startsWith("group.")) return ["groups"];
+  if (type === "session.status" && (data.status === "connected" || data.reason === "logged_out")) return ["system"];
+  return [];
+}
+
+/** A message event mentions: "me" (data.mentions_me), or a number in data.mentions. */
+function mentionsMatch(wanted: readonly string[], data: Record<string, unknown>): boolean {
+  const digits = (v: string) => v.replace(/\D/g, "");
+  const mentioned = Array.isArray(data.mentions) ? data.mentions.filter((m): m is string => typeof m === "string").map(digits) : [];
+  return wanted.some((w) => (w.trim().toLowerCase() === "me" ? data.mentions_me === true : mentioned.includes(digits(w))));
+}
+
 /**
  * Every filter that is set must match (one of its values); unset filters match
- * anything. Filters concern messages, so session events always pass. A message whose
- * subject lacks what a set filter needs does not match it.
+ * anything. `settings_types` applies to every event; the others concern messages, so other
+ * events pass them. A message whose subject lacks what a set filter needs does not match it.
  */
 export function matchesFilters(filters: WebhookFilters | null | undefined, type: string, data: Record<string, unknown>): boolean {
-  if (!filters || !isMessageEvent(type)) return true;
+  if (!filters) return true;
+  if (filters.settings_types?.length) {
+    const wanted = filters.settings_types;
+    if (!settingsTypesOf(type, data).some((t) => wanted.includes(t))) return false;
+  }
+  if (!isMessageEvent(type)) return true;
+  if (filters.mentions?.length && !mentionsMatch(filters.mentions, data)) return false;
   const subject = subjectOf(data);
   if (filters.chat_ids?.length) {
     if (!subject.chatId || !filters.chat_ids.map(normalizeChatId).includes(subject.chatId)) return false;

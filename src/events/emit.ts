@@ -4,7 +4,7 @@
 // the queue or the consumer restarts: the row is the record, the queue message only a
 // wake-up) and enqueues one message per row on WEBHOOK_QUEUE.
 import { database, type Db } from "../db/client";
-import { insertDeliveries, listEnabledWebhooks, newDeliveryRow, type DeliveryRow, type WebhookRow } from "../db/webhooks.repo";
+import { insertDeliveries, insertNewDeliveries, listEnabledWebhooks, newDeliveryRow, type DeliveryRow, type WebhookRow } from "../db/webhooks.repo";
 import { now } from "../domain/time";
 import { armRecovery } from "../platform/recovery-arm";
 import { newEventId, wantsEvent, type EmittedEventType, type WebhookFilters, type WebhookPayload } from "../domain/webhook-events";
@@ -37,14 +37,26 @@ export interface EmitEventInput {
    * The caller validates the URL when the message is accepted (checkWebhookUrl).
    */
   callback?: { url: string; data?: string | null } | null;
-  /** A stable id if the producer can derive one (re-emitting then keeps the same webhook-id). Default: new. */
+  /**
+   * A stable id if the producer can derive one: re-emitting keeps the same webhook-id, and the
+   * delivery rows (ids derived from it, deliveryIdFor) are written once. Default: new.
+   */
   eventId?: string;
   createdAt?: string;
 }
 
 export interface EmitResult {
   eventId: string;
+  /** The event's deliveries (with a stable `eventId`, those a former emit wrote too). */
   deliveryIds: string[];
+}
+
+/** A delivery id derived from its event and webhook, UUID-shaped: a re-emit or re-flush writes the same row. */
+export async function deliveryIdFor(eventId: string, webhookId: string | null): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${eventId}:${webhookId ?? "callback"}`)));
+  const hex = [...digest.slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 const SEND_BATCH_LIMIT = 100;
@@ -108,10 +120,12 @@ export async function enqueueDeliveries(env: EmitEnv, db: Db, rows: DeliveryRow[
 /**
  * Fans an event out to every enabled webhook of the account that wants it (session,
  * events, filters), plus the per-message callback URL when given. At least once: the
- * same `eventId` is the `webhook-id` of every attempt and replay.
+ * same `eventId` is the `webhook-id` of every attempt and replay. With a stable `eventId`, a
+ * repeat (a retry after the rows were written, a redelivered notification) adds no rows.
  */
 export async function emitEvent(env: EmitEnv, input: EmitEventInput): Promise<EmitResult> {
   const db = database(env);
+  const stable = input.eventId !== undefined;
   const eventId = input.eventId ?? newEventId();
   const createdAt = input.createdAt ?? now();
   const rows: DeliveryRow[] = [];
@@ -130,7 +144,16 @@ export async function emitEvent(env: EmitEnv, input: EmitEventInput): Promise<Em
     rows.push(newDeliveryRow({ accountId: input.accountId, webhookId: null, url: input.callback.url, eventId, eventType: input.type, payload }));
   }
 
-  await enqueueDeliveries(env, db, rows);
+  if (!stable) {
+    await enqueueDeliveries(env, db, rows);
+    return { eventId, deliveryIds: rows.map((r) => r.id) };
+  }
+  for (const row of rows) row.id = await deliveryIdFor(eventId, row.webhookId);
+  if (rows.length === 0) return { eventId, deliveryIds: [] };
+  // Armed before the rows exist: should the wake-up below be lost, the sweep sends them.
+  await armRecovery(env);
+  const added = new Set(await insertNewDeliveries(db, rows));
+  await wakeDeliveries(env, rows.filter((r) => added.has(r.id)));
   return { eventId, deliveryIds: rows.map((r) => r.id) };
 }
 

@@ -27,7 +27,7 @@ import { now } from "../domain/time";
 import { wantsEvent, type WebhookEventType, type WebhookFilters } from "../domain/webhook-events";
 import { armRecovery } from "../platform/recovery-arm";
 import { log } from "../platform/log";
-import { wakeDeliveries, type EmitEnv } from "./emit";
+import { deliveryIdFor, wakeDeliveries, type EmitEnv } from "./emit";
 import { messageEventId } from "./message-events";
 
 /** A journaled change with the message's recipient and type (for webhook filters). */
@@ -42,14 +42,6 @@ export class HookCache {
 }
 
 const EVENT_OF: Record<StatusKind, WebhookEventType> = { sent: "message.sent", delivered: "message.delivered", read: "message.read" };
-
-/** A delivery id derived from its event and webhook, UUID-shaped: a re-flush writes the same row. */
-export async function deliveryIdFor(eventId: string, webhookId: string | null): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${eventId}:${webhookId ?? "callback"}`)));
-  const hex = [...digest.slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
 
 /** The change's event, and its deliveries to those of `hooks` that want it (and the callback). */
 async function deliveriesOf(change: MessageChange, sessionId: string, hooks: HookRecord[], callback: boolean): Promise<{ event: DeliveryEvent; targets: DeliveryTarget[] }> {

@@ -34,6 +34,8 @@ export function messageEventData(row: MessageRow): Record<string, unknown> {
     read_at: row.readAt,
     created_at: row.createdAt,
     updated_at: row.updatedAt,
+    // Who the message @mentions (phone numbers), for the webhooks' `mentions` filter.
+    ...(Array.isArray(row.payload?.mentions) ? { mentions: row.payload.mentions } : {}),
   };
 }
 

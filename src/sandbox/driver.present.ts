@@ -25,6 +25,7 @@ export interface PhoneInfo {
   lid: string;
   name: string;
   banned: boolean;
+  group_add_privacy: GroupAddPrivacy;
   receipt_policy: ReceiptPolicy;
   linked_devices: LinkedDevice[];
   created_at: string;
@@ -77,6 +78,10 @@ export interface MediaDownload {
   base64: string;
 }
 
+export type GroupAddPrivacy = "all" | "contacts" | "none";
+/** The phones column of schema step 5 (PhoneRow predates it). */
+export const groupAddPrivacyOf = (p: PhoneRow): GroupAddPrivacy => (p as PhoneRow & { group_add_privacy?: GroupAddPrivacy }).group_add_privacy ?? "all";
+
 /** Epoch ms as the API's timestamps (microsecond digits, like the gateway's). */
 export const iso = (ms: number | null | undefined): string | null => (ms == null ? null : new Date(ms).toISOString().replace("Z", "000Z"));
 
@@ -87,6 +92,7 @@ export function phoneInfo(core: ServerCore, p: PhoneRow): PhoneInfo {
     lid: lidJid(p.lid),
     name: p.name,
     banned: !!p.banned,
+    group_add_privacy: groupAddPrivacyOf(p),
     receipt_policy: receiptPolicyOf(p),
     linked_devices: core.store.allCompanions().filter((c) => c.phone === p.phone).map((c) => ({
       device: c.device,

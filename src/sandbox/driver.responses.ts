@@ -19,6 +19,7 @@ export const SandboxPhone = z
     lid: z.string(),
     name: z.string(),
     banned: z.boolean(),
+    group_add_privacy: z.enum(["all", "contacts", "none"]).meta({ description: "Who can add this phone to groups directly; the others get an invite instead." }),
     receipt_policy: SandboxReceiptPolicyOut,
     linked_devices: z.array(z.object({
       device: z.number().int(),
@@ -93,8 +94,40 @@ export const SandboxGroup = z
     owner: z.string(),
     created_at: Time,
     participants: z.array(z.object({ phone_number: z.string(), jid: z.string(), lid: z.string(), admin: z.enum(["admin", "superadmin"]).nullable() })),
+    description: z.string().nullable(),
+    announce: z.boolean().meta({ description: "Only admins send." }),
+    locked: z.boolean().meta({ description: "Only admins edit the group's info." }),
+    join_approval: z.boolean().meta({ description: "Joining by link waits for an admin's approval." }),
+    member_add_mode: z.enum(["admin_add", "all_member_add"]),
+    invite_code: z.string().nullable().meta({ description: "The current invite link's code, once an admin asked for one." }),
+    pending_requests: z.array(z.object({ phone_number: z.string(), method: z.string(), requested_at: Time })),
+    add_invites: z
+      .array(z.object({ phone_number: z.string(), code: z.string(), expiration: Time, admin: z.string() }))
+      .meta({ description: "Invites left for phones whose group-add privacy refused a direct add (the invitee may accept them until they expire)." }),
   })
   .meta({ id: "SandboxGroup" });
+
+export const SandboxJoinResult = z
+  .object({
+    status: z.enum(["joined", "pending"]).meta({ description: "pending: the group wants an admin's approval; the request waits." }),
+    group_jid: z.string(),
+  })
+  .meta({ id: "SandboxJoinResult" });
+
+/** One participant's outcome, with WhatsApp's per-participant code (200 done). */
+export const SandboxParticipantResult = z.object({
+  phone_number: z.string(),
+  status: z.number().int().meta({ description: "200 done; 403 the phone's privacy refused a direct add (add_request: the invite it gets instead); 404 not on WhatsApp / not in the group / no such request; 409 already a member." }),
+  add_request: z.object({ code: z.string(), expiration: Time }).nullable(),
+});
+
+export const SandboxParticipantsResult = z.object({
+  group_jid: z.string(),
+  action: z.enum(["add", "remove", "promote", "demote", "approve", "reject"]),
+  participants: z.array(SandboxParticipantResult),
+});
+
+export const SandboxInviteLink = z.object({ group_jid: z.string(), code: z.string(), link: z.string() });
 
 export const SandboxReceiptsResult = z.object({
   phone_number: z.string(),

@@ -92,6 +92,31 @@ export const GroupSpecInput = z.object({
 });
 export const CreateGroupInput = GroupSpecInput.extend({ owner: PhoneNumber });
 
+/** A group id as WhatsApp writes it: digits (an old-style `creator-time` id has a dash) and `@g.us`. */
+export const GroupJid = z.string().regex(/^\d+(-\d+)?@g\.us$/, "Must be a group id: digits followed by @g.us.").meta({ example: "120363000000000001@g.us" });
+
+/** A phone asks to join by link: `https://chat.whatsapp.com/<code>`. */
+export const JoinLinkInput = z.object({
+  link: z.string().max(200).regex(/^https:\/\/chat\.whatsapp\.com\/[A-Za-z0-9]{1,64}$/, "Must be an invite link: https://chat.whatsapp.com/<code>."),
+});
+export const GroupParticipantsInput = z.object({ participants: z.array(PhoneNumber).min(1).max(256) });
+export const GroupParticipantAction = z.enum(["add", "remove", "promote", "demote"]);
+export const GroupRequestAction = z.enum(["approve", "reject"]);
+/** What a member phone changes in a group; at least one field. `description: null` (or "") removes it. */
+export const GroupPatchInput = z
+  .object({
+    subject: singleLine(z.string().trim().min(1).max(100)).optional(),
+    description: z.string().max(2048).nullable().optional(),
+    announce: z.boolean().optional(),
+    locked: z.boolean().optional(),
+    join_approval: z.boolean().optional(),
+    member_add_mode: z.enum(["admin_add", "all_member_add"]).optional(),
+  })
+  .refine((p) => Object.values(p).some((v) => v !== undefined), "Give at least one field to change.");
+export const InviteLinkInput = z.object({ reset: z.boolean().optional().meta({ description: "Revoke the current link and make a new one." }) });
+/** A phone's own settings: "who can add me to groups" (all, contacts: people it has chatted with, none). */
+export const PhonePatchInput = z.object({ group_add_privacy: z.enum(["all", "contacts", "none"]) });
+
 export const ReceiptsInput = z.object({ ids: z.array(z.string().min(1)).min(1).max(500), type: z.enum(["delivered", "read"]) });
 /** Messages the phone received and asks for again, as if it could not decrypt them. */
 export const RetryReceiptsInput = z.object({ ids: z.array(z.string().min(1).max(128)).min(1).max(100) });
@@ -139,6 +164,7 @@ export type ReceiptPolicyPatch = z.output<typeof ReceiptPolicyInput>;
 export type PhoneMessageContent = z.output<typeof MessageContentRpcInput>;
 export type PhoneMessage = z.output<typeof PhoneMessageRpcInput>;
 export type GroupSpec = z.output<typeof GroupSpecInput>;
+export type GroupPatch = z.output<typeof GroupPatchInput>;
 export type ReceiptsRequest = z.output<typeof ReceiptsInput>;
 export type RetryReceiptsRequest = z.output<typeof RetryReceiptsInput>;
 export type FaultRequest = z.output<typeof FaultInput>;

@@ -1,9 +1,10 @@
-import { type GroupInfo, groupInfo, newGroupJid } from "./groups";
+import { GroupDriver, type GroupView, requireGroup, requirePhone, runGroupOp } from "./driver.groups";
 import type { CreatePhoneOptions, FaultRequest, GroupSpec, PhoneMessage, PhoneMessageContent, ReceiptPolicyPatch, ReceiptsRequest, RetryReceiptsRequest } from "./driver.schemas";
-import { type InboxMessage, type MediaDownload, type PhoneInfo, type SentByPhone, inboxMessage, iso, phoneInfo, sentResult } from "./driver.present";
+import { type InboxMessage, type MediaDownload, type PhoneInfo, type SentByPhone, inboxMessage, phoneInfo, sentResult } from "./driver.present";
 import { SandboxError } from "./errors";
 import type { FaultsHandler } from "./faults.handler";
-import { announceGroup, sendGroupFromPhone } from "./groups.handler";
+import { sendGroupFromPhone } from "./groups.handler";
+import { createGroup } from "./groups.ops";
 import type { LinkingHandler, LinkResult } from "./linking.handler";
 import { sendFromPhone, sendPhoneReceipts } from "./messaging.handler";
 import { parseExtra } from "./content";
@@ -21,19 +22,19 @@ import type { PhoneRow } from "./world.store";
  * Input arrives parsed by the schemas in driver.schemas.ts.
  */
 export class Driver {
-  constructor(private readonly core: ServerCore, private readonly linking: LinkingHandler, private readonly faults: FaultsHandler) {}
+  /** Group membership, settings, links and join requests, as a phone does them (driver.groups.ts). */
+  readonly groups: GroupDriver;
+
+  constructor(private readonly core: ServerCore, private readonly linking: LinkingHandler, private readonly faults: FaultsHandler) {
+    this.groups = new GroupDriver(core);
+  }
 
   private requirePhone(phoneNumber: string): PhoneRow {
-    const phone = normalizePhone(phoneNumber);
-    const p = this.core.store.phone(phone);
-    if (!p) throw new SandboxError(`no simulated phone ${phone}`, 404);
-    return p;
+    return requirePhone(this.core, phoneNumber);
   }
 
   private requireGroup(jid: string) {
-    const g = this.core.groups.group(String(jid ?? ""));
-    if (!g) throw new SandboxError(`no group ${jid}`, 404);
-    return g;
+    return requireGroup(this.core, jid);
   }
 
   createPhone(opts: CreatePhoneOptions = {}): PhoneInfo {
@@ -97,22 +98,22 @@ export class Driver {
     return { id: m.id, type: m.type, mimetype: m.mimetype, file_name: extra.file_name, file_length: plain.length, sha256: m.media_sha256 ?? "", base64: plain.toString("base64") };
   }
 
-  /** A phone creates a group with members (simulated phones, the linked account's number among them). */
-  createGroup(ownerPhone: string, opts: GroupSpec): GroupInfo {
+  /**
+   * A phone creates a group with members (simulated phones, the linked account's number among
+   * them), through the same operation as the account's create iq. A member that is no sandbox phone
+   * refuses the whole call (404, nothing made: a phone only offers contacts on WhatsApp); one whose
+   * group-add privacy refuses the owner is left out with an add invite (the view's `add_invites`).
+   */
+  createGroup(ownerPhone: string, opts: GroupSpec): GroupView {
     const owner = this.requirePhone(ownerPhone);
-    const members = [...new Set(opts.members.map((m) => normalizePhone(m)))].filter((m) => m !== owner.phone);
+    const members = [...new Set(opts.members.map((m) => normalizePhone(m)))];
     for (const m of members) if (!this.core.store.phone(m)) throw new SandboxError(`${m} is not on WhatsApp in this sandbox`, 404);
-    const g = { jid: newGroupJid(), subject: opts.subject, creator: owner.phone, created_at: Date.now() };
-    const rows = [{ phone: owner.phone, admin: "superadmin" as const }, ...members.map((phone) => ({ phone, admin: null }))];
-    this.core.groups.insert(g, rows);
-    announceGroup(this.core, g, rows, owner);
-    this.core.log("group_created", { group: g.jid, owner: owner.phone, members: rows.length });
-    return groupInfo(g, rows, this.core.phoneRow, (ms) => iso(ms)!);
+    const { group } = runGroupOp(() => createGroup(this.core, owner, opts.subject, members));
+    return this.groups.view(group.jid);
   }
 
-  getGroup(jid: string): GroupInfo {
-    const g = this.requireGroup(jid);
-    return groupInfo(g, this.core.groups.members(g.jid), this.core.phoneRow, (ms) => iso(ms)!);
+  getGroup(jid: string): GroupView {
+    return this.groups.view(String(jid ?? ""));
   }
 
   /** A member phone sends to a group (sender keys; see sendGroupFromPhone). */

@@ -2,11 +2,11 @@ import { proto } from "baileys/WAProto/index.js";
 import type { ServerConnection } from "./connection";
 import { describeMessage } from "./content";
 import { toBuffer } from "./crypto";
-import { type GroupMember, type GroupRow, encryptForGroup, groupNode } from "./groups";
+import { encryptForGroup, groupNode } from "./groups";
 import { encryptToCompanion, rowFields, stanzaType } from "./phone-side";
 import type { ServerCore } from "./server.core";
 import { PhoneSignalStore } from "./signal.store";
-import { type BinaryNode, iqError, iqResult, messageId, node, pnJid, serverId, unixNow } from "./stanzas";
+import { type BinaryNode, iqError, iqResult, messageId, node, pnJid, unixNow } from "./stanzas";
 import type { PhoneRow } from "./world.store";
 
 // Groups, seen from the server (Baileys Socket/groups.js groupMetadata and
@@ -26,18 +26,6 @@ export function onGroupQuery(core: ServerCore, conn: ServerConnection, iq: Binar
   const members = core.groups.members(g.jid);
   if (!phone || !members.some((m) => m.phone === phone)) return conn.send(iqError(iq, 403, "forbidden"));
   conn.send(iqResult(iq, [groupNode(g, members, core.phoneRow)]));
-}
-
-/** A phone created a group: every member's linked devices learn of it (Baileys: groups.upsert). */
-export function announceGroup(core: ServerCore, g: GroupRow, members: GroupMember[], owner: PhoneRow): void {
-  const created = node("create", {}, [groupNode(g, members, core.phoneRow)]);
-  for (const m of members) {
-    for (const c of core.store.activeCompanions(m.phone)) {
-      core.deliver(c.phone, c.device, node("notification", {
-        from: g.jid, type: "w:gp2", id: serverId(), t: String(unixNow()), participant: pnJid(owner.phone), notify: owner.name,
-      }, [created]));
-    }
-  }
 }
 
 /**

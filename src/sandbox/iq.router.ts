@@ -1,7 +1,9 @@
 import type { ServerConnection } from "./connection";
 import { onBlocklist, onEmptyResult, onPrivacy, onProps, onUsync } from "./account.handler";
 import { onAppStateSync } from "./appstate.handler";
+import { GROUP_ADMIN_IQS } from "./groups.admin.handler";
 import { onGroupQuery } from "./groups.handler";
+import { onApprovalMode, onInviteGet, onInviteSet, onRequestsAction, onRequestsList } from "./groups.invites.handler";
 import type { LinkingHandler } from "./linking.handler";
 import { onMediaConn } from "./media.handler";
 import { onDigest, onKeyFetch, onPrekeyCount, onPrekeyUpload, onRotate } from "./prekeys.handler";
@@ -11,7 +13,8 @@ import { type BinaryNode, children, iqError } from "./stanzas";
 export type IqHandler = (core: ServerCore, conn: ServerConnection, iq: BinaryNode) => void | Promise<void>;
 
 /**
- * Which handler answers an iq, by `xmlns/type/first child tag` (docs/protocol/sandbox.md lists them).
+ * Which handler answers an iq, by `xmlns/type/first child tag` (docs/protocol/sandbox.md lists them;
+ * the group iqs: docs/protocol/groups.md and groups-invites.md).
  * Linking's handlers hold state (pairing-code waiters), so they come from its instance.
  */
 export function iqTable(linking: LinkingHandler): ReadonlyMap<string, IqHandler> {
@@ -39,6 +42,12 @@ export function iqTable(linking: LinkingHandler): ReadonlyMap<string, IqHandler>
     ["w:m/set/media_conn", onMediaConn],
     ["w:g2/get/query", onGroupQuery],
     ["w:g2/get/participating", onGroupQuery],
+    ...GROUP_ADMIN_IQS,
+    ["w:g2/get/invite", onInviteGet],
+    ["w:g2/set/invite", onInviteSet],
+    ["w:g2/set/membership_approval_mode", onApprovalMode],
+    ["w:g2/get/membership_approval_requests", onRequestsList],
+    ["w:g2/set/membership_requests_action", onRequestsAction],
   ]);
 }
 

@@ -112,10 +112,19 @@ export class MediaServer {
   put(file: Buffer, type: string, uploader: string): { id: string; directPath: string } {
     const id = random(16).toString("hex");
     this.store.putBlob({ id, media_type: type, enc_sha256: sha256(file).toString("base64"), uploader }, file, MEDIA_CHUNK_BYTES);
+    return { id, directPath: this.directPath(id, type) };
+  }
+
+  /** A fresh direct path to a stored file (valid until its new `oe`), or undefined when it is gone. */
+  reissue(id: string, type: string): string | undefined {
+    return this.store.blobInfo(id) ? this.directPath(id, type) : undefined;
+  }
+
+  private directPath(id: string, type: string): string {
     const oe = Math.floor(Date.now() / 1000 + this.ttlSeconds()).toString(16).toUpperCase();
     // `type` comes from the upload URL: only own keys, never Object.prototype's (`/mms/constructor/…`).
     const cls = Object.hasOwn(PATH_CLASS, type) ? PATH_CLASS[type] : PATH_CLASS.document;
-    return { id, directPath: `/v/${cls}/${id}.enc?ccb=11-4&oh=${this.signature(id, oe)}&oe=${oe}&_nc_sid=5e03e0` };
+    return `/v/${cls}/${id}.enc?ccb=11-4&oh=${this.signature(id, oe)}&oe=${oe}&_nc_sid=5e03e0`;
   }
 
   /** How long a new direct path stays valid: fault `expire_media` with `ttl` shortens it, else DEFAULT_TTL_S. */

@@ -19,6 +19,22 @@ import type { MessageRow, PhoneRow } from "./world.store";
 // sendReceipt; Socket/messages-recv.js handleMessage, handleReceipt, sendMessageAck): what the
 // linked client sends to simulated phones, what the phones send it, and the receipts both ways.
 
+// A group message the server will not deliver: the ack's error code. No client or public source
+// names these codes (docs/protocol/sending.md, "Sending into groups"): our guess, after the
+// IQ codes for the same refusals (forbidden: not in the group or no right; item-not-found).
+const GROUP_NOT_FOUND = "404";
+const GROUP_FORBIDDEN = "403";
+
+/** Why the server refuses `sender`'s message to this group (unknown, not a member, announce-only and no admin), or null. */
+function groupSendRefusal(core: ServerCore, groupJid: string, sender: string): string | null {
+  const group = core.groups.group(groupJid);
+  if (!group) return GROUP_NOT_FOUND;
+  const member = core.groups.members(groupJid).find((m) => m.phone === sender);
+  if (!member) return GROUP_FORBIDDEN;
+  if (group.announce && !member.admin) return GROUP_FORBIDDEN;
+  return null;
+}
+
 /** The durable job kind of an automatic receipt. */
 const RECEIPT_JOB = "receipt";
 
@@ -75,6 +91,11 @@ export async function onClientMessage(core: ServerCore, conn: ServerConnection, 
     core.log("message_refused", { id, to: chatJid, from: sender.phone, code: refusal });
     return core.ackMessage(conn, stanza);
   }
+  const groupRefusal = isGroupJid(chatJid) ? groupSendRefusal(core, chatJid, sender.phone) : null;
+  if (groupRefusal) {
+    core.log("message_refused", { id, to: chatJid, from: sender.phone, code: groupRefusal });
+    return core.ackMessage(conn, stanza, groupRefusal);
+  }
   const group = isGroupJid(chatJid) ? core.groups.group(chatJid) : undefined;
   const toNodes = children(child(stanza, "participants"), "to");
   const direct = children(stanza, "enc");
@@ -88,6 +109,7 @@ export async function onClientMessage(core: ServerCore, conn: ServerConnection, 
     return core.ackMessage(conn, stanza, NO_TCTOKEN);
   }
   const recipients = new Set<string>();
+  let ownPhoneHasIt = false;
   const store = async (phone: PhoneRow, msg: proto.IMessage, jid: string) => {
     const fromMe = phone.phone === sender.phone;
     const content = describeMessage(msg);
@@ -110,6 +132,8 @@ export async function onClientMessage(core: ServerCore, conn: ServerConnection, 
       delivered_at: null,
       read_at: null,
     });
+    // The sender's own phone, given its copy, tells the sending device it has it (after the ack).
+    if (fromMe && sender.device !== 0) ownPhoneHasIt = true;
     // Fault `undecryptable`: this phone "fails" to open it and asks the sender's device again
     // (retries.ts); it sends no delivery receipt until a resend opens.
     if (!fromMe && !group && takeUndecryptable(core, conn.sessionId)) {
@@ -170,7 +194,22 @@ export async function onClientMessage(core: ServerCore, conn: ServerConnection, 
     }
   }
   core.ackMessage(conn, stanza);
+  if (ownPhoneHasIt) sendSenderReceipt(core, sender, id, group ? group.jid : null, chatJid);
   for (const phone of recipients) scheduleAutoReceipts(core, phone, id);
+}
+
+/**
+ * The account's phone received a message one of its companions sent (the copy addressed to
+ * device 0): it answers `type="sender"` (whatsmeow receipt.go sendMessageReceipt: IsFromMe →
+ * ReceiptTypeSender), which the server passes to the sending device. In a group it comes from
+ * the group naming the phone as participant; in a 1:1 chat from the phone, naming the chat as
+ * `recipient` (Baileys messages-recv.js handleReceipt reads both: fromMe for type sender).
+ */
+function sendSenderReceipt(core: ServerCore, sender: { phone: string; device: number }, id: string, groupJid: string | null, chatJid: string): void {
+  const attrs = groupJid
+    ? { from: groupJid, participant: pnJid(sender.phone), id, t: String(unixNow()), type: "sender" }
+    : { from: pnJid(sender.phone), recipient: chatJid, id, t: String(unixNow()), type: "sender" };
+  core.deliver(sender.phone, sender.device, node("receipt", attrs));
 }
 
 /** "Delete for everyone": the phone's copy shows when it was revoked (the content stays for assertions). */

@@ -5,8 +5,16 @@ import {
   ClientScanInput,
   CreatePhoneInput,
   FaultInput,
+  GroupJid,
+  GroupParticipantAction,
+  GroupParticipantsInput,
+  GroupPatchInput,
+  GroupRequestAction,
   GroupSpecInput,
+  InviteLinkInput,
+  JoinLinkInput,
   MessageContentRpcInput,
+  PhonePatchInput,
   PairingCodeInput,
   PhoneMessageRpcInput,
   ReceiptPolicyInput,
@@ -124,6 +132,33 @@ export class SandboxObject extends DurableObject<Env> {
 
   async sendGroupMessage(fromPhone: string, groupJid: string, message: In<typeof MessageContentRpcInput>) {
     return rpc(() => this.world.driver.sendGroupMessage(fromPhone, groupJid, parseInput(MessageContentRpcInput, message)));
+  }
+
+  /** The phone asks to join by `https://chat.whatsapp.com/<code>`: joined, or pending approval. */
+  async joinGroupByLink(phoneNumber: string, link: string) {
+    return rpc(() => this.world.driver.groups.joinByLink(phoneNumber, parseInput(JoinLinkInput, { link }).link));
+  }
+
+  async changeGroupParticipants(phoneNumber: string, groupJid: string, action: In<typeof GroupParticipantAction>, participants: string[]) {
+    return rpc(() => this.world.driver.groups.participants(phoneNumber, parseInput(GroupJid, groupJid), parseInput(GroupParticipantAction, action),
+      parseInput(GroupParticipantsInput, { participants }).participants));
+  }
+
+  async answerGroupRequests(phoneNumber: string, groupJid: string, action: In<typeof GroupRequestAction>, participants: string[]) {
+    return rpc(() => this.world.driver.groups.answerRequests(phoneNumber, parseInput(GroupJid, groupJid), parseInput(GroupRequestAction, action),
+      parseInput(GroupParticipantsInput, { participants }).participants));
+  }
+
+  async updateGroup(phoneNumber: string, groupJid: string, patch: In<typeof GroupPatchInput>) {
+    return rpc(() => this.world.driver.groups.update(phoneNumber, parseInput(GroupJid, groupJid), parseInput(GroupPatchInput, patch)));
+  }
+
+  async groupInviteLink(phoneNumber: string, groupJid: string, opts: In<typeof InviteLinkInput> = {}) {
+    return rpc(() => this.world.driver.groups.inviteLink(phoneNumber, parseInput(GroupJid, groupJid), !!parseInput(InviteLinkInput, opts).reset));
+  }
+
+  async updatePhone(phoneNumber: string, patch: In<typeof PhonePatchInput>) {
+    return rpc(() => this.world.driver.groups.setGroupAddPrivacy(phoneNumber, parseInput(PhonePatchInput, patch).group_add_privacy));
   }
 
   /** Jobs (automatic receipts) waiting for the alarm; for tests and debugging. */

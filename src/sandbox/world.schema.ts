@@ -1,4 +1,4 @@
-import { type MigrateOptions, type Migration, type SqlExec, addColumn, migrate } from "../platform/sql";
+import { type MigrateOptions, type Migration, type Sql, type SqlExec, addColumn, migrate } from "../platform/sql";
 import { stanzaKey } from "./offline.queue";
 
 // The sandbox object's SQLite schema, as ordered steps: `schema_version` counts how many ran, so an
@@ -61,6 +61,33 @@ const V4_APP_STATE = [
   `CREATE TABLE IF NOT EXISTS app_state_keys (phone TEXT NOT NULL, key_id BLOB NOT NULL, key_data BLOB NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (phone, key_id))`,
 ];
 
+/**
+ * Step 5: groups as WhatsApp keeps them (groups.ts): description, settings (announce, locked,
+ * membership approval, who may add), invite code, picture; pending join requests; the invites a
+ * refused add leaves (an `add_request` code the invitee accepts); each phone's "who can add me".
+ */
+const V5_GROUPS = (sql: Sql) => {
+  addColumn(sql, "groups", "description", "TEXT");
+  addColumn(sql, "groups", "description_id", "TEXT");
+  addColumn(sql, "groups", "description_by", "TEXT");
+  addColumn(sql, "groups", "description_at", "INTEGER");
+  addColumn(sql, "groups", "subject_by", "TEXT");
+  addColumn(sql, "groups", "subject_at", "INTEGER");
+  addColumn(sql, "groups", "announce", "INTEGER NOT NULL DEFAULT 0");
+  addColumn(sql, "groups", "locked", "INTEGER NOT NULL DEFAULT 0");
+  addColumn(sql, "groups", "join_approval", "INTEGER NOT NULL DEFAULT 0");
+  addColumn(sql, "groups", "member_add_mode", "TEXT NOT NULL DEFAULT 'admin_add'");
+  addColumn(sql, "groups", "invite_code", "TEXT");
+  addColumn(sql, "groups", "picture_id", "TEXT");
+  sql.run("CREATE UNIQUE INDEX IF NOT EXISTS groups_invite_code ON groups (invite_code)");
+  sql.run(`CREATE TABLE IF NOT EXISTS group_pictures (group_jid TEXT PRIMARY KEY, picture_id TEXT NOT NULL, data BLOB NOT NULL, updated_at INTEGER NOT NULL)`);
+  sql.run(`CREATE TABLE IF NOT EXISTS group_requests (
+     group_jid TEXT NOT NULL, phone TEXT NOT NULL, method TEXT NOT NULL, requested_at INTEGER NOT NULL, PRIMARY KEY (group_jid, phone))`);
+  sql.run(`CREATE TABLE IF NOT EXISTS group_add_invites (
+     group_jid TEXT NOT NULL, phone TEXT NOT NULL, code TEXT NOT NULL, expiration INTEGER NOT NULL, admin TEXT NOT NULL, PRIMARY KEY (group_jid, phone))`);
+  addColumn(sql, "phones", "group_add_privacy", "TEXT NOT NULL DEFAULT 'all'");
+};
+
 export const WORLD_MIGRATIONS: readonly Migration[] = [
   V1_TABLES,
   (sql) => {
@@ -86,6 +113,7 @@ export const WORLD_MIGRATIONS: readonly Migration[] = [
     }
   },
   V4_APP_STATE,
+  V5_GROUPS,
 ];
 
 export const SCHEMA_VERSION = WORLD_MIGRATIONS.length;

@@ -101,6 +101,7 @@ export class AutoReply {
     let accepted = 0;
     for (const m of received) {
       if (IGNORED_TYPES.has(m.row.type)) continue;
+      // No number for a sender known only by its LID (templates get none; the reply goes to its chat).
       const from = m.row.fromNumber ?? "";
       const decision = decide(
         settings,
@@ -112,8 +113,8 @@ export class AutoReply {
         await this.record(m, { replied: false, reason: decision.skipped });
         continue;
       }
-      // A group is answered in the group; a contact in the contact's chat.
-      const to = m.isGroup ? m.chat : from;
+      // A group is answered in the group; a contact in the contact's chat (by LID when no number is known).
+      const to = m.isGroup || !m.row.fromNumber ? m.chat : from;
       const slot = this.reserveReply(settings, to);
       if (typeof slot === "string") {
         await this.record(m, { replied: false, reason: slot });

@@ -8,9 +8,12 @@ import { log } from "../platform/log";
 import { afterLogin, onWake, sleepUntil } from "./connection-mode";
 import { closeSource, serverWord, type CloseError } from "./disconnect";
 import type { EventStream } from "./event-stream";
+import { GroupEvents } from "./group-events";
+import { GroupJournal } from "./group-journal";
+import { lidLookup } from "./jid-numbers";
 import type { OutboxDrain } from "./outbox-drain";
 import type { MessageReceiver } from "./receive";
-import type { Receipts } from "./receipts";
+import { groupReceiptsOf, type Receipts } from "./receipts";
 import type { Schedule } from "./schedule";
 import type { SessionMeta } from "./session-state";
 import type { SessionSocket } from "./session-socket";
@@ -20,6 +23,9 @@ import type { StatusReporter } from "./status-reporter";
 // backoff after a close, and the socket tasks of the alarm (reconnect, idle, wake).
 
 export interface LifecycleParts {
+  env: Env;
+  /** The object's SQLite (group events are journaled there first: group-journal.ts). */
+  sql: SqlStorage;
   meta: SessionMeta;
   status: StatusReporter;
   stream: EventStream;
@@ -31,9 +37,23 @@ export interface LifecycleParts {
 }
 
 export class Lifecycle {
-  constructor(private readonly p: LifecycleParts) {}
+  /** Group notifications → group.* webhook events, journaled before they are emitted. */
+  private readonly groups: GroupEvents;
+  private readonly groupJournal: GroupJournal;
+
+  constructor(private readonly p: LifecycleParts) {
+    this.groupJournal = new GroupJournal(p.env, p.sql, () => p.meta.config(), (at) => p.schedule.set("flush", at));
+    this.groups = new GroupEvents(p.meta, this.groupJournal);
+  }
+
+  /** Group events a failed emit or an eviction left in the journal (the `flush` task). Never throws. */
+  flushGroupEvents(): Promise<void> {
+    return this.groupJournal.flush();
+  }
 
   async onEvents(events: Partial<BaileysEventMap>, socket: WASocket): Promise<void> {
+    // Before any await: a later emit's handling may overtake this one's (group-events.ts).
+    this.groups.note(events);
     const { meta, stream, schedule, status, drain } = this.p;
     // A socket being closed by us still delivers its flushed messages (session-socket.ts retiring);
     // nothing else of it counts, least of all its close.
@@ -54,8 +74,11 @@ export class Lifecycle {
       const updates = events["messages.update"];
       const config = meta.config();
       if (updates && config) await step("receipts", () => this.p.receipts.onUpdates(config, updates));
+      const groupReceipts = groupReceiptsOf(events);
+      if (groupReceipts.length && config) await step("group receipts", () => this.p.receipts.onGroupReceipts(config, groupReceipts, socket));
       const upsert = events["messages.upsert"];
-      if (upsert) await this.storeUpsert(upsert);
+      if (upsert) await this.storeUpsert(upsert, socket);
+      await step("groups", () => this.groups.onEvents(events, socket));
       return;
     }
 
@@ -90,8 +113,11 @@ export class Lifecycle {
 
     const updates = events["messages.update"];
     if (updates) await step("receipts", () => this.p.receipts.onUpdates(meta.config()!, updates));
+    const groupReceipts = groupReceiptsOf(events);
+    if (groupReceipts.length) await step("group receipts", () => this.p.receipts.onGroupReceipts(meta.config()!, groupReceipts, socket));
     const upsert = events["messages.upsert"];
-    if (upsert) await this.storeUpsert(upsert);
+    if (upsert) await this.storeUpsert(upsert, socket);
+    await step("groups", () => this.groups.onEvents(events, socket));
 
     if (update.connection === "close") {
       this.p.socket.closed();
@@ -101,13 +127,14 @@ export class Lifecycle {
   }
 
   /** Received messages: stored (and webhooks queued), bot replies queued. */
-  private async storeUpsert(upsert: BaileysEventMap["messages.upsert"]): Promise<void> {
+  private async storeUpsert(upsert: BaileysEventMap["messages.upsert"], socket: WASocket): Promise<void> {
     const { meta, drain } = this.p;
     try {
       const config = meta.config();
       if (!config) return;
       const phone = meta.state().phoneNumber;
-      const received = await this.p.receiver.onUpsert(config, upsert, phone);
+      const ids = { ownLid: this.p.socket.auth().state.creds.me?.lid ?? null, lookup: lidLookup(socket) };
+      const received = await this.p.receiver.onUpsert(config, upsert, phone, ids);
       if (received.length > 0) {
         await drain.addBotReplies(config, received, phone);
         await this.p.socket.touchIdle();

@@ -1,5 +1,5 @@
 import type { AnyMessageContent, MiscMessageGenerationOptions, WAMessage } from "baileys";
-import { phoneToJid } from "../domain/phone";
+import { chatJid, phoneToJid } from "../domain/phone";
 import { toVCard, type ContactCard } from "../domain/vcard";
 import type { OutboxItem } from "../domain/outbox-item";
 
@@ -14,8 +14,10 @@ export interface FetchedMedia {
 export interface MessageRef {
   providerMessageId: string;
   fromMe: boolean;
-  /** digits of the chat the referenced message is in */
+  /** the chat the referenced message is in: digits, or a group id */
   chat: string;
+  /** In a group, who wrote it (a jid) when it is not ours: WhatsApp finds the message by chat, author and id. */
+  participant?: string;
   text: string | null;
 }
 
@@ -38,6 +40,7 @@ interface Payload {
   reaction?: { message_id: string; emoji: string };
   reply_to?: string;
   mentions?: string[];
+  mention_all?: boolean;
 }
 
 export function buildMessage(
@@ -45,10 +48,14 @@ export function buildMessage(
   waId: string,
   media: FetchedMedia | null,
   refs: { replyTo?: MessageRef; reactTo?: MessageRef },
+  /** mention_all: the group's participants (jids) as the session resolved them. */
+  everyone: string[] = [],
 ): BuiltMessage {
   const p = (item.payload ?? {}) as Payload;
   const caption = item.content ?? undefined;
-  const mentions = p.mentions?.map(phoneToJid);
+  const named = p.mentions?.map(phoneToJid) ?? [];
+  const all = p.mention_all ? [...new Set([...named, ...everyone])] : named;
+  const mentions = all.length > 0 ? all : undefined;
   const options: MiscMessageGenerationOptions = { messageId: waId };
   if (refs.replyTo) options.quoted = quotedMessage(refs.replyTo);
 
@@ -108,7 +115,7 @@ export function buildMessage(
       const target = refs.reactTo;
       if (!target) throw new Error("the message to react to is unknown");
       content = {
-        react: { text: p.reaction!.emoji, key: { remoteJid: phoneToJid(target.chat), fromMe: target.fromMe, id: target.providerMessageId } },
+        react: { text: p.reaction!.emoji, key: refKey(target) },
       };
       break;
     }
@@ -118,9 +125,15 @@ export function buildMessage(
   return { content, options };
 }
 
+function refKey(ref: MessageRef): WAMessage["key"] {
+  const key: WAMessage["key"] = { remoteJid: chatJid(ref.chat), fromMe: ref.fromMe, id: ref.providerMessageId };
+  if (ref.participant) key.participant = ref.participant;
+  return key;
+}
+
 function quotedMessage(ref: MessageRef): WAMessage {
   return {
-    key: { remoteJid: phoneToJid(ref.chat), fromMe: ref.fromMe, id: ref.providerMessageId },
+    key: refKey(ref),
     message: { conversation: ref.text ?? "" },
   };
 }

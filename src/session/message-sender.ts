@@ -1,15 +1,16 @@
 import type { WASocket } from "baileys";
 import { database } from "../db/client";
 import { findMessage } from "../db/messages.query";
-import { PENDING_STATUSES, type MessageStatus } from "../db/messages.rows";
+import { chatOfMessage, PENDING_STATUSES, receivedGroupOf, type MessageStatus } from "../db/messages.rows";
 import { failMessages } from "../db/messages.status";
 import { emitMessageEvent } from "../events/message-events";
 import { ackErrorReason } from "../domain/ack-errors";
-import { chatJid, phoneToJid } from "../domain/phone";
+import { chatJid, isGroupId, phoneToJid } from "../domain/phone";
 import { toTimestamp } from "../domain/time";
 import { log } from "../platform/log";
 import { downloadMedia, MediaDownloadError } from "./media-download";
 import { buildMessage, type FetchedMedia, type MessageRef } from "./message-content";
+import { GroupRefusal, type GroupDirectory } from "./message-groups";
 import type { Outbox, OutboxEntry } from "./outbox";
 import type { SentStore } from "./sent-store";
 import type { ServerAck, ServerAcks } from "./server-acks";
@@ -69,6 +70,8 @@ export class MessageSender {
     private readonly journal: StatusJournal,
     private readonly flusher: StatusFlush,
     private readonly pending: PendingVerdicts,
+    /** The groups it sends into, briefly cached; the socket's `cachedGroupMetadata` reads the same. */
+    private readonly groups: GroupDirectory,
     /** Tests use a short one (SessionConfig.ackTimeoutMs overrides it per session). */
     private readonly ackTimeoutMs = SERVER_ACK_TIMEOUT_MS,
   ) {}
@@ -82,21 +85,27 @@ export class MessageSender {
     if (!socket.ws.isOpen) return "unacked";
     // Failed (and refunded) elsewhere meanwhile, e.g. by the dead-letter consumer: never send it.
     if (!(await this.pending.stillPending(item.messageId, () => this.outbox.upcomingIds(100)))) return "skipped";
+    const jid = chatJid(item.to);
+    const isGroup = isGroupId(jid);
     try {
-      const jid = chatJid(item.to);
-      // Groups (bot replies) have no "on WhatsApp" check; membership is WhatsApp's to enforce.
-      if (!jid.endsWith("@g.us") && !(await this.onWhatsApp(socket, item.to))) throw new PermanentFailure("not_on_whatsapp");
+      // A group's info is read first (cached briefly; Baileys encrypts to the same participant
+      // list): its refusal is the one answer that says "not a member" / "no such group".
+      if (isGroup) await this.groups.read(socket, jid);
+      // Groups have no "on WhatsApp" check; membership and announce-only are WhatsApp's to enforce.
+      else if (!(await this.onWhatsApp(socket, item.to))) throw new PermanentFailure("not_on_whatsapp");
       const refs = await this.resolveRefs(config, item);
       const media = item.mediaUrl ? await this.fetchMedia(item) : null;
-      const built = buildMessage(item, entry.waId, media, refs);
+      const everyone = isGroup && (item.payload as { mention_all?: boolean } | null)?.mention_all ? await this.groups.everyone(socket, jid) : [];
+      const built = buildMessage(item, entry.waId, media, refs, everyone);
       return await this.sendAndRecord(socket, config, jid, entry, built);
     } catch (err) {
       if (err instanceof AckMissing) {
         log.warn({ message: item.messageId, err }, "no server ack; resending on the next socket");
         return "unacked";
       }
-      if (err instanceof PermanentFailure || entry.attempts >= MAX_ATTEMPTS) {
-        await this.fail(item.messageId, err instanceof PermanentFailure ? err.message : `send_failed: ${errorText(err)}`);
+      if (err instanceof PermanentFailure || err instanceof GroupRefusal || entry.attempts >= MAX_ATTEMPTS) {
+        const final = err instanceof PermanentFailure || err instanceof GroupRefusal;
+        await this.fail(item.messageId, final ? err.message : `send_failed: ${errorText(err)}`);
         return "failed";
       }
       log.warn({ message: item.messageId, attempt: entry.attempts, err }, "send failed, will retry");
@@ -135,7 +144,7 @@ export class MessageSender {
         log.warn({ message: item.messageId, ack_error: ack.error }, "server refused the message");
         // Never delivered, so never asked for again.
         this.sentStore.forget(waId);
-        throw new PermanentFailure(ackErrorReason(ack.error));
+        throw new PermanentFailure(isGroupId(jid) ? await this.groups.refusalReason(socket, jid, ack.error) : ackErrorReason(ack.error));
       }
       if (ack.via === "receipt") log.info({ message: item.messageId }, "receipt before the server ack: accepted");
       // In the object's own SQLite, synchronously: whatever D1 does, no second send.
@@ -191,11 +200,16 @@ export class MessageSender {
   private async ref(config: SessionConfig, messageId: string, field: string): Promise<MessageRef> {
     const row = await findMessage(database(this.env), config.accountId, messageId);
     if (!row?.providerMessageId) throw new PermanentFailure(`${field}_not_found`);
-    const outgoing = row.direction === "outgoing";
+    // A received group message is in its group, written by its sender.
+    const group = receivedGroupOf(row);
+    // A sender known only by LID has no number: its chat is the LID JID the message came on.
+    const chat = chatOfMessage(row);
+    if (!chat) throw new PermanentFailure(`${field}_not_found`);
     return {
       providerMessageId: row.providerMessageId,
-      fromMe: outgoing,
-      chat: (outgoing ? row.toNumber : row.fromNumber) ?? "",
+      fromMe: row.direction === "outgoing",
+      chat,
+      participant: group ? authorJid(row) : undefined,
       text: row.content,
     };
   }
@@ -208,6 +222,13 @@ export class MessageSender {
       throw err;
     }
   }
+}
+
+/** A received message's author as a jid: their number, else the LID the receiver kept (payload.author_lid). */
+function authorJid(row: { fromNumber: string | null; payload: Record<string, unknown> | null }): string | undefined {
+  if (row.fromNumber) return phoneToJid(row.fromNumber);
+  const lid = row.payload?.author_lid;
+  return typeof lid === "string" ? lid : undefined;
 }
 
 function errorText(err: unknown): string {

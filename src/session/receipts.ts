@@ -1,10 +1,11 @@
-import type { BaileysEventMap, WAMessageUpdate } from "baileys";
+import type { BaileysEventMap, MessageUserReceiptUpdate, WASocket, WAMessageUpdate } from "baileys";
 import { database } from "../db/client";
 import { findMessageByProvider } from "../db/messages.query";
 import { PENDING_STATUSES } from "../db/messages.rows";
 import { markMessagesByProvider } from "../db/messages.status";
 import { emitMessageEvent } from "../events/message-events";
-import { now } from "../domain/time";
+import { now, toTimestamp } from "../domain/time";
+import { isOwnJid, jidParts, jidToPhone, type OwnIds } from "../domain/phone";
 import { ackErrorReason } from "../domain/ack-errors";
 import { failMessage } from "./message-sender";
 import type { ServerAcks } from "./server-acks";
@@ -48,6 +49,18 @@ export function receiptsInUpsert(upsert: BaileysEventMap["messages.upsert"]): Re
   return batch;
 }
 
+/**
+ * Receipts of our group messages in one event batch: `message-receipt.update`, and those Baileys
+ * merged into the upsert of our own message while it was still buffered (event-buffer.js:
+ * `userReceipt` on the message, no receipt event).
+ */
+export function groupReceiptsOf(events: Partial<BaileysEventMap>): MessageUserReceiptUpdate[] {
+  const merged = (events["messages.upsert"]?.messages ?? []).flatMap((msg) =>
+    msg.key.fromMe && msg.key.id && msg.userReceipt?.length ? msg.userReceipt.map((receipt) => ({ key: msg.key, receipt })) : [],
+  );
+  return [...(events["message-receipt.update"] ?? []), ...merged];
+}
+
 /** The error code Baileys puts on an ERROR update (handleBadAck: messageStubParameters [code]), by id. */
 export function errorCodesInUpdates(updates: WAMessageUpdate[]): Map<string, string> {
   const codes = new Map<string, string>();
@@ -57,6 +70,59 @@ export function errorCodesInUpdates(updates: WAMessageUpdate[]): Map<string, str
   }
   return codes;
 }
+
+type ReceiptKind = "delivered" | "read";
+
+/** A member's receipt of one of our group messages: its kind and its own time (ISO). */
+interface MemberReceipt {
+  id: string;
+  jid: string;
+  kind: ReceiptKind;
+  at: string;
+}
+
+/**
+ * The members' receipts of our group messages in these updates, earliest first. The session's
+ * own receipts are left out: its phone's `type="sender"` receipt of a message a companion sent
+ * (whatsmeow receipt.go sendMessageReceipt), which Baileys emits with a readTimestamp, and its
+ * own reads of others' messages (Baileys marks these fromMe too: no `recipient` attribute).
+ */
+export function memberReceipts(updates: MessageUserReceiptUpdate[], me: OwnIds | undefined): MemberReceipt[] {
+  const out: MemberReceipt[] = [];
+  for (const { key, receipt } of updates) {
+    if (!key.fromMe || !key.id || !receipt.userJid || isOwnJid(receipt.userJid, me)) continue;
+    const read = receipt.readTimestamp || receipt.playedTimestamp;
+    const seconds = Number(read || receipt.receiptTimestamp || 0);
+    if (!seconds) continue;
+    out.push({ id: key.id, jid: receipt.userJid, kind: read ? "read" : "delivered", at: toTimestamp(seconds * 1000) });
+  }
+  return out.sort((a, b) => a.at.localeCompare(b.at) || (a.kind === b.kind ? 0 : a.kind === "delivered" ? -1 : 1));
+}
+
+/**
+ * Each member as message_receipts keys them: a number's digits, a LID resolved to the number
+ * Baileys knows for it (lid-mapping), else the LID JID itself ("123@lid"): one person, one key.
+ */
+export async function participantsOf(socket: WASocket | undefined, jids: string[]): Promise<Map<string, string>> {
+  const keyOf = new Map<string, string>();
+  const lids: string[] = [];
+  for (const jid of new Set(jids)) {
+    const phone = jidToPhone(jid);
+    const parts = jidParts(jid);
+    if (phone) keyOf.set(jid, phone);
+    else if (parts?.server === "lid") lids.push(jid);
+    else keyOf.set(jid, parts ? `${parts.user}@${parts.server}` : jid);
+  }
+  const pairs = lids.length ? ((await socket?.signalRepository?.lidMapping?.getPNsForLIDs(lids).catch(() => null)) ?? []) : [];
+  const pnOf = new Map(pairs.map((p) => [jidParts(p.lid)?.user, p.pn]));
+  for (const jid of lids) {
+    const phone = jidToPhone(pnOf.get(jidParts(jid)?.user) ?? "");
+    keyOf.set(jid, phone ?? `${jidParts(jid)!.user}@lid`);
+  }
+  return keyOf;
+}
+
+const maxTime = (a: string, b: string) => (a > b ? a : b);
 
 export class Receipts {
   constructor(
@@ -71,7 +137,43 @@ export class Receipts {
     await this.apply(config, receiptsInUpdates(updates), errorCodesInUpdates(updates));
   }
 
-  async apply(config: SessionConfig, batch: ReceiptBatch, errorCodes = new Map<string, string>()): Promise<void> {
+  /**
+   * Receipts of group messages: WhatsApp sends one per participant (`<receipt from=group
+   * participant=member>`), which Baileys emits as `message-receipt.update`, never as a status
+   * update. Each member's is journaled for message_receipts, at the receipt's own time; the
+   * message itself turns delivered/read with the first (the journal keeps only a raise). Only
+   * messages this outbox sent have members recorded; others (sent from the phone, or over a
+   * week ago) get their status alone.
+   */
+  async onGroupReceipts(config: SessionConfig, updates: MessageUserReceiptUpdate[], socket?: WASocket): Promise<void> {
+    const receipts = memberReceipts(updates, socket?.authState?.creds?.me ?? (socket?.user as OwnIds | undefined));
+    if (receipts.length === 0) return;
+    const ids = [...new Set(receipts.map((r) => r.id))];
+    await this.acks.settled(ids);
+    const known = this.journal.ackedByWaId(ids);
+    const keyOf = known.size > 0 ? await participantsOf(socket, receipts.filter((r) => known.has(r.id)).map((r) => r.jid)) : new Map<string, string>();
+    let journaled = false;
+    // Earliest first: each message takes its first member's time, and each member its first.
+    const others = new Map<string, ReceiptBatch>();
+    for (const r of receipts) {
+      const m = known.get(r.id);
+      if (!m) {
+        const batch = others.get(r.at) ?? new Map();
+        add(batch, r.kind === "read" ? STATUS_READ : STATUS_DELIVERED, r.id);
+        others.set(r.at, batch);
+        continue;
+      }
+      // WhatsApp's receipt time is whole seconds: never before the ack it follows.
+      const at = maxTime(r.at, toTimestamp(m.ackedAt));
+      if (this.journal.recordReceipt({ messageId: m.messageId, participant: keyOf.get(r.jid)!, kind: r.kind, at })) journaled = true;
+      if (this.journal.record({ messageId: m.messageId, kind: r.kind, waId: r.id, at, to: m.to, type: m.type })) journaled = true;
+    }
+    if (journaled) this.flusher.noted();
+    // Messages not from this outbox: their status in D1 at once, as for 1:1 receipts.
+    for (const [at, batch] of others) await this.apply(config, batch, new Map(), at);
+  }
+
+  async apply(config: SessionConfig, batch: ReceiptBatch, errorCodes = new Map<string, string>(), at = now()): Promise<void> {
     const db = database(this.env);
     // A delivery or read receipt may overtake the ack (or the sender's D1 write of it); an
     // ERROR is the refusal itself, which the sender reads from the ack: it proves nothing.
@@ -97,7 +199,6 @@ export class Receipts {
       }
       if (status < STATUS_DELIVERED) continue;
       const target = status >= STATUS_READ ? "read" : "delivered";
-      const at = now();
       const known = this.journal.ackedByWaId(ids);
       let recorded = 0;
       for (const [waId, m] of known) if (this.journal.record({ messageId: m.messageId, kind: target, waId, at, to: m.to, type: m.type })) recorded++;

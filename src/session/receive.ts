@@ -1,13 +1,14 @@
-import { BufferJSON, proto, type BaileysEventMap, type WAMessage, type WASocket } from "baileys";
+import { BufferJSON, getContentType, normalizeMessageContent, proto, type BaileysEventMap, type WAMessage, type WASocket } from "baileys";
 import { database } from "../db/client";
 import { insertIncomingMessage } from "../db/messages.incoming";
 import { emitMessageEvent } from "../events/message-events";
-import { jidToPhone } from "../domain/phone";
 import { now, toTimestamp } from "../domain/time";
 import type { ReceivedMessage } from "./auto-reply";
+import { lidOf } from "./groups.view";
 import { describeMessage } from "./incoming";
 import { downloadIncomingMedia, mediaFailure } from "./incoming-media";
 import type { FetchedMedia } from "./message-content";
+import { nameOf, type LidLookup } from "./jid-numbers";
 import { receiptsInUpsert, type Receipts } from "./receipts";
 import type { SessionConfig } from "./session.types";
 
@@ -26,12 +27,18 @@ export class MessageReceiver {
    * New messages: contacts' messages are stored as incoming; our own carry receipts merged in.
    * Returns the messages stored now (not redeliveries), for the bot.
    */
-  async onUpsert(config: SessionConfig, upsert: BaileysEventMap["messages.upsert"], ownPhone: string | null): Promise<ReceivedMessage[]> {
+  async onUpsert(
+    config: SessionConfig,
+    upsert: BaileysEventMap["messages.upsert"],
+    ownPhone: string | null,
+    /** The session's own LID (to know a mention of it), and LID → number as Baileys knows it. */
+    ids: OwnIds = { ownLid: null, lookup: async () => null },
+  ): Promise<ReceivedMessage[]> {
     const received: ReceivedMessage[] = [];
     for (const msg of upsert.messages) {
       if (msg.key.fromMe) continue;
       if (upsert.type !== "notify" && upsert.type !== "append") continue;
-      const stored = await this.storeIncoming(config, msg, ownPhone);
+      const stored = await this.storeIncoming(config, msg, ownPhone, ids);
       if (stored) received.push({ ...stored, offline: upsert.type === "append" });
     }
     await this.receipts.apply(config, receiptsInUpsert(upsert));
@@ -53,13 +60,17 @@ export class MessageReceiver {
     return { bytes: new Uint8Array(bytes), mimetype: described?.media?.mimetype ?? "application/octet-stream" };
   }
 
-  private async storeIncoming(config: SessionConfig, msg: WAMessage, ownPhone: string | null): Promise<Omit<ReceivedMessage, "offline"> | null> {
+  private async storeIncoming(config: SessionConfig, msg: WAMessage, ownPhone: string | null, ids: OwnIds): Promise<Omit<ReceivedMessage, "offline"> | null> {
     const described = describeMessage(msg);
     const chat = msg.key.remoteJid ?? "";
     if (!described || !msg.key.id || chat === "status@broadcast") return null;
     const isGroup = chat.endsWith("@g.us");
     const senderJid = isGroup ? (msg.key.participant ?? "") : chat;
-    const from = jidToPhone(senderJid) ?? senderJid.split("@")[0];
+    // The sender's number; a sender known only by its LID has none (never a LID as a number).
+    const sender = await nameOf(ids.lookup, senderJid, isGroup ? msg.key.participantAlt : msg.key.remoteJidAlt);
+    const from = sender.number ?? (sender.lid ? null : senderJid.split("@")[0]);
+    const who = { chat, author: from, ...(from ? {} : { author_lid: sender.lid }) };
+    const { mentions_me, ...mentions } = await mentionsOf(msg, ownPhone, ids);
     const at = msg.messageTimestamp ? toTimestamp(Number(msg.messageTimestamp) * 1000) : now();
     const row = await insertIncomingMessage(database(this.env), {
       accountId: config.accountId,
@@ -69,7 +80,7 @@ export class MessageReceiver {
       toNumber: ownPhone ?? "",
       type: described.type,
       content: described.content,
-      payload: { ...described.payload, chat_id: chat, chat_type: isGroup ? "group" : "contact", push_name: msg.pushName ?? null },
+      payload: { ...described.payload, chat_id: chat, chat_type: isGroup ? "group" : "contact", push_name: msg.pushName ?? null, ...who, ...mentions },
       metadata: described.media ? { media: described.media } : null,
       receivedAtIso: at,
     });
@@ -82,7 +93,36 @@ export class MessageReceiver {
         Date.now(),
       );
     }
-    await emitMessageEvent(this.env, "message.received", row, { chat_id: chat, chat_type: isGroup ? "group" : "contact", push_name: msg.pushName ?? null });
+    await emitMessageEvent(this.env, "message.received", row, { chat_id: chat, chat_type: isGroup ? "group" : "contact", push_name: msg.pushName ?? null, ...who, ...mentions, mentions_me });
     return { row, chat, isGroup, pushName: msg.pushName ?? null };
   }
+}
+
+/** The session's own LID, and how to map a LID to its number. */
+export interface OwnIds {
+  ownLid: string | null;
+  lookup: LidLookup;
+}
+
+/**
+ * Who a message @mentions, as phone numbers (`mentions`; LIDs whose number is unknown apart in
+ * `mentions_lid`), and whether the session is one of them (`mentions_me`, for the webhooks'
+ * `mentions: ["me"]`). In LID-addressed groups mentions are LIDs: mapped like group members.
+ */
+export async function mentionsOf(msg: WAMessage, ownPhone: string | null, ids: OwnIds): Promise<{ mentions?: string[]; mentions_lid?: string[]; mentions_me: boolean }> {
+  const jids = mentionedJids(msg);
+  if (!jids.length) return { mentions_me: false };
+  const named = await Promise.all(jids.map((j) => nameOf(ids.lookup, j)));
+  const numbers = named.flatMap((m) => (m.number ? [m.number] : []));
+  const lids = named.flatMap((m) => (!m.number && m.lid ? [m.lid] : []));
+  const ownLid = lidOf(ids.ownLid ?? undefined);
+  const me = (ownPhone !== null && numbers.includes(ownPhone)) || named.some((m) => ownLid !== null && m.lid === ownLid);
+  return { mentions: numbers, ...(lids.length ? { mentions_lid: lids } : {}), mentions_me: me };
+}
+
+function mentionedJids(msg: WAMessage): string[] {
+  const message = normalizeMessageContent(msg.message);
+  const kind = message ? getContentType(message) : undefined;
+  const content = kind ? (message![kind] as { contextInfo?: { mentionedJid?: string[] | null } } | undefined) : undefined;
+  return content?.contextInfo?.mentionedJid ?? [];
 }

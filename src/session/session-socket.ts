@@ -1,4 +1,4 @@
-import type { BaileysEventMap, WASocket } from "baileys";
+import type { BaileysEventMap, GroupMetadata, WASocket } from "baileys";
 import { browserTuple, DEFAULT_BROWSER } from "../domain/browser";
 import { isLogLevel, log } from "../platform/log";
 import { BaileysHost } from "./baileys-host";
@@ -42,6 +42,8 @@ export class SessionSocket {
     private readonly onEvents: SocketEvents,
     /** The object's one store of sent messages, for resends (sent-store.ts). */
     private readonly sent: SentStore,
+    /** Baileys' cachedGroupMetadata: the groups the sender read (message-groups.ts). */
+    private readonly groupMetadata?: (jid: string) => Promise<GroupMetadata | undefined>,
   ) {}
 
   auth() {
@@ -142,7 +144,11 @@ export class SessionSocket {
         ? { kind: "sandbox", accountId: config.accountId, sessionId: config.id }
         : { kind: "whatsapp", url: (this.env as DestinationVars).WHATSAPP_WS_URL || undefined },
       logLevel: isLogLevel(logLevel) ? logLevel : "warn",
-      socketConfig: { browser: this.browserTuple(), ...(config.qrTimeoutMs ? { qrTimeout: config.qrTimeoutMs } : {}) },
+      socketConfig: {
+        browser: this.browserTuple(),
+        ...(config.qrTimeoutMs ? { qrTimeout: config.qrTimeoutMs } : {}),
+        ...(this.groupMetadata ? { cachedGroupMetadata: this.groupMetadata } : {}),
+      },
       onEvents: (events, socket) => this.onEvents(events, socket),
       sent: this.sent,
     });

@@ -10,7 +10,10 @@ import { log } from "../platform/log";
 import { AutoReply } from "./auto-reply";
 import { wantsSocket } from "./connection-mode";
 import { EventStream, type StoredEvent } from "./event-stream";
+import { runGroupOp } from "./groups";
+import type { GroupAnswer, GroupOp } from "./groups.types";
 import { Lifecycle } from "./lifecycle";
+import { GroupDirectory } from "./message-groups";
 import { MessageSender } from "./message-sender";
 import { Outbox } from "./outbox";
 import { requestPairingCode, type PairingCodeAnswer } from "./pairing-code";
@@ -72,14 +75,20 @@ export class SessionObject extends DurableObject<Env> {
     this.journal = new StatusJournal(sql);
     this.flusher = new StatusFlush(env, this.journal, () => this.meta.config(), () => this.outbox.size() > 0, (at) => this.schedule.set("flush", at));
     const pending = new PendingVerdicts(env, this.flusher.hooks, () => this.meta.config());
-    this.sender = new MessageSender(env, sql, acks, sent, this.outbox, this.journal, this.flusher, pending);
+    // Groups sent into: read by the sender, and by Baileys as its cachedGroupMetadata.
+    const groups = new GroupDirectory();
+    this.sender = new MessageSender(env, sql, acks, sent, this.outbox, this.journal, this.flusher, pending, groups);
     const receipts = new Receipts(env, acks, this.journal, this.flusher);
     this.receiver = new MessageReceiver(env, sql, receipts);
     this.bot = new AutoReply(env, sql);
-    this.conn = new SessionSocket(env, ctx.storage, this.meta, this.schedule, (events, socket) => this.lifecycle.onEvents(events, socket), sent);
+    const onEvents = (events: Parameters<GroupDirectory["onEvents"]>[0], socket: WASocket) => {
+      groups.onEvents(events);
+      return this.lifecycle.onEvents(events, socket);
+    };
+    this.conn = new SessionSocket(env, ctx.storage, this.meta, this.schedule, onEvents, sent, groups.cached);
     const parts = { env, meta: this.meta, status: this.status, stream: this.stream, schedule: this.schedule, outbox: this.outbox, socket: this.conn };
     this.drain = new OutboxDrain({ ...parts, sender: this.sender, bot: this.bot, sent });
-    this.lifecycle = new Lifecycle({ ...parts, drain: this.drain, receiver: this.receiver, receipts });
+    this.lifecycle = new Lifecycle({ ...parts, drain: this.drain, receiver: this.receiver, receipts, sql });
     // Run overdue work on wake: a session that should be linked but lost its socket to an
     // eviction or a deploy reconnects now rather than at the next alarm.
     ctx.blockConcurrencyWhile(async () => {
@@ -194,6 +203,14 @@ export class SessionObject extends DurableObject<Env> {
     const socket = await this.connectedSocket();
     await this.sender.revoke(socket, to, providerMessageId);
     await this.conn.touchIdle();
+  }
+
+  /** One group operation (groups.ts); WhatsApp's refusals come back as values, not errors. */
+  async groups(op: GroupOp): Promise<GroupAnswer> {
+    const socket = await this.connectedSocket();
+    const answer = await runGroupOp({ env: this.env, socket }, op);
+    await this.conn.touchIdle();
+    return answer;
   }
 
   /** The decrypted media of an incoming message, or null when this session never received it. */
@@ -338,6 +355,7 @@ export class SessionObject extends DurableObject<Env> {
     // The outbox must reach a final state for every message, even when the session stopped.
     if (task.kind === "outbox") return this.drain.run();
     // The backstop of a flush whose timer died with the object (status-flush.ts).
+    if (task.kind === "flush") await this.lifecycle.flushGroupEvents();
     if (task.kind === "flush") return this.flusher.flush();
     if (!this.meta.state().running || task.kind === "reconcile") return;
     await this.lifecycle.runTask(task.kind);

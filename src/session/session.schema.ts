@@ -70,6 +70,32 @@ const MIGRATIONS: readonly Migration[] = [
     "CREATE INDEX IF NOT EXISTS outbox_wa_id ON outbox (wa_id)",
     "ALTER TABLE outbox ADD COLUMN status_kind TEXT",
   ],
+  // Each group participant's delivery/read of a sent message, kept until D1 has it
+  // (status-journal.ts, flushed with the statuses; db/messages.receipts.ts), then a week
+  // marked flushed, so another device's repeat of it is not written again.
+  [
+    `CREATE TABLE IF NOT EXISTS receipt_journal (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      message_id TEXT NOT NULL,
+      participant TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      at TEXT NOT NULL,
+      flushed INTEGER NOT NULL DEFAULT 0,
+      UNIQUE (message_id, participant, kind)
+    )`,
+    "CREATE INDEX IF NOT EXISTS receipt_journal_flushed ON receipt_journal (flushed, at)",
+  ],
+  // Group events (group-journal.ts), kept from the notification's handling until D1 has their
+  // deliveries: a failed emit keeps its row for the next flush.
+  [
+    `CREATE TABLE IF NOT EXISTS group_event_journal (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      event_id TEXT NOT NULL UNIQUE,
+      type TEXT NOT NULL,
+      data TEXT NOT NULL,
+      created_at TEXT NOT NULL
+    )`,
+  ],
 ];
 
 const AUTH_MIGRATIONS: readonly Migration[] = [

@@ -1,3 +1,4 @@
+import { RECEIPTS_PER_STATEMENT, receiptStatements } from "../db/messages.receipts";
 import { flushMessageChanges, HookCache } from "../events/message-batch";
 import { log } from "../platform/log";
 import type { SessionConfig } from "./session.types";
@@ -14,6 +15,7 @@ const FLUSH_AT = 100;
 const FLUSH_DELAY_MS = 1_000;
 const BURST_MAX_AGE_MS = 5_000;
 const RETRY_MS = 5_000;
+const RECEIPTS_PER_FLUSH = 5 * RECEIPTS_PER_STATEMENT;
 
 export class StatusFlush {
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -73,19 +75,25 @@ export class StatusFlush {
     const config = this.config();
     if (!config) return;
     this.firstNotedAt = undefined;
-    for (;;) {
-      const entries = this.journal.take(FLUSH_AT);
-      if (entries.length === 0) return;
-      try {
+    try {
+      for (;;) {
+        const entries = this.journal.take(FLUSH_AT);
+        if (entries.length === 0) break;
         await flushMessageChanges(this.env, { accountId: config.accountId, sessionId: config.id, cache: this.hooks }, entries.map((e) => e.change));
-      } catch (err) {
-        log.warn({ session: config.id, changes: entries.length, err }, "status flush failed; will retry");
-        this.arm(RETRY_MS);
-        // And the alarm's backstop again, in case the object is evicted before that timer.
-        this.backstop(Date.now() + 2 * RETRY_MS).catch((e: unknown) => log.warn({ err: e }, "flush backstop not armed"));
-        return;
+        this.journal.remove(entries);
       }
-      this.journal.remove(entries);
+      // Participant receipts: many per statement, one D1 batch per RECEIPTS_PER_FLUSH.
+      for (;;) {
+        const entries = this.journal.takeReceipts(RECEIPTS_PER_FLUSH);
+        if (entries.length === 0) break;
+        await this.env.DB.batch(receiptStatements(this.env.DB, entries.map((e) => e.receipt)));
+        this.journal.removeReceipts(entries);
+      }
+    } catch (err) {
+      log.warn({ session: config.id, err }, "status flush failed; will retry");
+      this.arm(RETRY_MS);
+      // And the alarm's backstop again, in case the object is evicted before that timer.
+      this.backstop(Date.now() + 2 * RETRY_MS).catch((e: unknown) => log.warn({ err: e }, "flush backstop not armed"));
     }
   }
 }

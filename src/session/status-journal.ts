@@ -1,5 +1,6 @@
 import type { MessageChange } from "../events/message-batch";
 import type { StatusKind } from "../db/messages.flush";
+import type { ParticipantReceipt } from "../db/messages.receipts";
 
 // Status changes of sent messages (the server's ack, delivery and read receipts), written to
 // the object's own SQLite the moment they happen, then flushed to D1 in batches by
@@ -12,13 +13,31 @@ export interface JournalEntry {
   change: MessageChange;
 }
 
+/** A group participant's receipt (receipt_journal), flushed to D1's message_receipts. */
+export interface ReceiptEntry {
+  seq: number;
+  receipt: ParticipantReceipt;
+}
+
+/** A message of this outbox the server acked (epoch ms `ackedAt`). */
+export interface AckedMessage {
+  messageId: string;
+  to: string;
+  type: string;
+  ackedAt: number;
+}
+
 type Row = { seq: number; message_id: string; kind: StatusKind; wa_id: string; at: string; chat: string; msg_type: string };
+
+// Flushed receipts are known this long: as long as the outbox keeps a finished message (outbox.ts).
+const RECEIPTS_KEPT_MS = 7 * 24 * 60 * 60_000;
 
 const RANK = (kind: string) => `(CASE ${kind} WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 0 END)`;
 
 export class StatusJournal {
   /** Rows held, counted once per wake then kept in step (size() is asked per change). */
   private count: number | undefined;
+  private receiptCount: number | undefined;
 
   /** Over the session object's SQLite, once its schema ran (session.schema.ts). */
   constructor(private readonly sql: SqlStorage) {}
@@ -66,14 +85,63 @@ export class StatusJournal {
     if (this.count !== undefined) this.count -= removed;
   }
 
+  /** Status changes and participant receipts waiting for D1. */
   size(): number {
     this.count ??= this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM status_journal").one().n;
-    return this.count;
+    return this.count + this.receiptsSize();
   }
 
   /** The storage was erased: count again. */
   forget(): void {
     this.count = undefined;
+    this.receiptCount = undefined;
+  }
+
+  /**
+   * Journals one participant's receipt; a repeat (another device of theirs), even after its
+   * flush, adds nothing. Returns whether it was added.
+   */
+  recordReceipt(receipt: ParticipantReceipt): boolean {
+    const added = this.sql
+      .exec(
+        "INSERT INTO receipt_journal (message_id, participant, kind, at) VALUES (?, ?, ?, ?) ON CONFLICT(message_id, participant, kind) DO NOTHING RETURNING seq",
+        receipt.messageId,
+        receipt.participant,
+        receipt.kind,
+        receipt.at,
+      )
+      .toArray().length;
+    if (this.receiptCount !== undefined) this.receiptCount += added;
+    return added > 0;
+  }
+
+  /** The oldest `limit` participant receipts, in the order they came. */
+  takeReceipts(limit: number): ReceiptEntry[] {
+    return this.sql
+      .exec<{ seq: number; message_id: string; participant: string; kind: "delivered" | "read"; at: string }>(
+        "SELECT seq, message_id, participant, kind, at FROM receipt_journal WHERE flushed = 0 ORDER BY seq LIMIT ?",
+        limit,
+      )
+      .toArray()
+      .map((r) => ({ seq: r.seq, receipt: { messageId: r.message_id, participant: r.participant, kind: r.kind, at: r.at } }));
+  }
+
+  /**
+   * D1 has these receipts: kept, marked flushed, as long as their message's outbox row (a week),
+   * so a repeat is still known; older flushed ones go.
+   */
+  removeReceipts(entries: ReceiptEntry[], now = Date.now()): void {
+    if (entries.length === 0) return;
+    const removed = this.sql
+      .exec("UPDATE receipt_journal SET flushed = 1 WHERE flushed = 0 AND seq IN (SELECT value FROM json_each(?)) RETURNING seq", JSON.stringify(entries.map((e) => e.seq)))
+      .toArray().length;
+    if (this.receiptCount !== undefined) this.receiptCount -= removed;
+    this.sql.exec("DELETE FROM receipt_journal WHERE flushed = 1 AND at < ?", new Date(now - RECEIPTS_KEPT_MS).toISOString());
+  }
+
+  private receiptsSize(): number {
+    this.receiptCount ??= this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM receipt_journal WHERE flushed = 0").one().n;
+    return this.receiptCount;
   }
 
   /** Message ids by WhatsApp id, of these whose `sent` is journaled and not yet in D1. */
@@ -92,18 +160,18 @@ export class StatusJournal {
    * Messages of this outbox the server acked, by WhatsApp id: what a receipt needs to be
    * journaled. Ids not found (sent by the phone, or finished over a week ago) are left out.
    */
-  ackedByWaId(waIds: string[]): Map<string, { messageId: string; to: string; type: string }> {
-    const found = new Map<string, { messageId: string; to: string; type: string }>();
+  ackedByWaId(waIds: string[]): Map<string, AckedMessage> {
+    const found = new Map<string, AckedMessage>();
     if (waIds.length === 0) return found;
     const rows = this.sql
-      .exec<{ message_id: string; wa_id: string; item: string }>(
-        "SELECT message_id, wa_id, item FROM outbox WHERE wa_id IN (SELECT value FROM json_each(?)) AND acked_at IS NOT NULL",
+      .exec<{ message_id: string; wa_id: string; item: string; acked_at: number }>(
+        "SELECT message_id, wa_id, item, acked_at FROM outbox WHERE wa_id IN (SELECT value FROM json_each(?)) AND acked_at IS NOT NULL",
         JSON.stringify(waIds),
       )
       .toArray();
     for (const r of rows) {
       const item = JSON.parse(r.item) as { to?: string; type?: string };
-      if (item.to && item.type) found.set(r.wa_id, { messageId: r.message_id, to: item.to, type: item.type });
+      if (item.to && item.type) found.set(r.wa_id, { messageId: r.message_id, to: item.to, type: item.type, ackedAt: r.acked_at });
     }
     return found;
   }

@@ -2,6 +2,7 @@
 // Its base URL reaches the tests as `inject("mediaServerUrl")`.
 //
 //   /png             a tiny PNG, image/png
+//   /jpeg            a tiny baseline JPEG (8×8 grey), image/jpeg; ?pad=N appends N filler bytes after its end
 //   /png-octet       the same bytes labelled application/octet-stream (sniffed)
 //   /webp            a tiny WebP header, image/webp
 //   /pdf             a small PDF, application/pdf
@@ -27,6 +28,13 @@ export const PNG = Buffer.from(
   "89504e470d0a1a0a0000000d4948445200000001000000010806000000" + "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082",
   "hex",
 );
+// An 8×8 mid-grey baseline JPEG, written by hand: JFIF, an all-ones quantization table, one
+// component, one-code Huffman tables (DC category 0, AC end-of-block), one block of entropy data.
+export const JPEG = Buffer.from(
+  "ffd8ffe000104a46494600010100000100010000ffdb0043000101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101" +
+    "0101010101010101010101010101ffc0000b080008000801011100ffc40026000100000000000000000000000000000000100100000000000000000000000000000000ffda0008010100003f003fffd9",
+  "hex",
+);
 const WEBP = Buffer.concat([Buffer.from("RIFF"), Buffer.from([26, 0, 0, 0]), Buffer.from("WEBPVP8L"), Buffer.alloc(14)]);
 const PDF = Buffer.from("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n");
 // An MP4 file type box and an Ogg page header: enough for type sniffing and byte-exact checks.
@@ -44,6 +52,10 @@ function startMediaServer(): Promise<Server> {
     switch (path) {
       case "/png":
         return send(200, "image/png", PNG);
+      case "/jpeg": {
+        const pad = Math.min(Number(new URL(req.url ?? "/", "http://media").searchParams.get("pad")) || 0, 8 * 1024 * 1024);
+        return send(200, "image/jpeg", pad ? Buffer.concat([JPEG, Buffer.alloc(pad, 0x20)]) : JPEG);
+      }
       case "/png-octet":
         return send(200, "application/octet-stream", PNG);
       case "/webp":

@@ -48,6 +48,11 @@ async function counted(method: string, path: string, key: string, body?: unknown
   return result;
 }
 
+// The recovery arm runs alongside the hand-off, and only when this isolate's cached alarm time is
+// near (other work in the run may have brought the alarm close): it never adds a sequential trip,
+// which `sequential` checks, so the lists below leave it out.
+const besidesArm = (kinds: string[]) => kinds.filter((k) => k !== "recovery.arm");
+
 const text = (to: string) => ({ whatsapp_session_id: session.id, to_number: [to], type: "text", content: "Your code is 123456" });
 
 async function secondKey(of: TestAccount = account): Promise<{ key: string; id: string }> {
@@ -86,7 +91,7 @@ describe("round trips of the accept path", () => {
     expect(warm.status, JSON.stringify(warm.json)).toBe(201);
     expect(warm.sequential, warm.trips).toBeLessThanOrEqual(2);
     // The key and session came from the isolate; the batch re-checked them.
-    expect(warm.kinds, warm.trips).toEqual(["d1.batch", "session.enqueue"]);
+    expect(besidesArm(warm.kinds), warm.trips).toEqual(["d1.batch", "session.enqueue"]);
   });
 
   it("with an Idempotency-Key too, and a repeat is answered from the stored answer", async () => {
@@ -96,7 +101,7 @@ describe("round trips of the accept path", () => {
     expect(first.status, JSON.stringify(first.json)).toBe(201);
     expect(first.sequential, first.trips).toBeLessThanOrEqual(2);
     // The stored-answer read runs alongside the batch, not before it.
-    expect(first.kinds, first.trips).toEqual(["d1.raw", "d1.batch", "session.enqueue"]);
+    expect(besidesArm(first.kinds), first.trips).toEqual(["d1.raw", "d1.batch", "session.enqueue"]);
     expect(first.ordered[0].sql, first.trips).toMatch(/from "idempotency_keys"/);
 
     const stored = await storedCounts(account.id);
@@ -120,7 +125,7 @@ describe("round trips of the accept path", () => {
     expect(batch.status, JSON.stringify(batch.json)).toBe(200);
     expect(batch.json.data).toMatchObject({ accepted: 10, rejected: 0, count: 10 });
     expect(batch.sequential, batch.trips).toBeLessThanOrEqual(2);
-    expect(batch.kinds, batch.trips).toEqual(["d1.batch", "session.enqueue"]);
+    expect(besidesArm(batch.kinds), batch.trips).toEqual(["d1.batch", "session.enqueue"]);
   });
 
   it("reads a message in at most 2", async () => {

@@ -30,6 +30,7 @@ describe("D1 migrations", () => {
         "campaigns",
         "daily_usage",
         "idempotency_keys",
+        "message_receipts",
         "messages",
         "sessions",
         "webhook_attempts",

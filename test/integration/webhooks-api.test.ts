@@ -86,6 +86,11 @@ describe("/v1/whatsapp/webhooks CRUD", () => {
       "message.failed",
       "session.status",
       "session.qr",
+      "group.joined",
+      "group.left",
+      "group.participants",
+      "group.updated",
+      "group.join_request",
     ]);
     expect(created.json.webhook.whatsapp_session_id).toBe(sessionUuid);
   });
@@ -103,7 +108,8 @@ describe("/v1/whatsapp/webhooks CRUD", () => {
       [{ url: good, headers: { "Bad Header": "x" } }, "headers.Bad Header"],
       [{ url: good, filters: { chat_types: ["planet"] } }, "filters.chat_types.0"],
       [{ url: good, filters: { chat_ids: ["hello"] } }, "filters.chat_ids.0"],
-      [{ url: good, filters: { mentions: ["me"] } }, "filters"],
+      [{ url: good, filters: { mentions: ["someone"] } }, "filters.mentions.0"],
+      [{ url: good, filters: { settings_types: ["groups"], chat_types: ["group"] } }, "filters.chat_types"],
       [{ url: good, whatsapp_session_id: crypto.randomUUID() }, "whatsapp_session_id"],
     ];
     for (const [body, field] of cases) {

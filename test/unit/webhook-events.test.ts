@@ -7,6 +7,7 @@ import {
   newEventId,
   normalizeChatId,
   resolveEventNames,
+  settingsTypesOf,
   subjectOf,
   wantsEvent,
 } from "../../src/domain/webhook-events";
@@ -105,5 +106,51 @@ describe("filters (seed 004)", () => {
     expect(wantsEvent(hook, { ...event, sessionId: "s2" })).toBe(false);
     expect(wantsEvent({ ...hook, whatsappSessionId: null }, { ...event, sessionId: "s2" })).toBe(true);
     expect(wantsEvent(hook, { ...event, type: "message.read" })).toBe(false);
+  });
+});
+
+describe("settings types and mentions (seed 004)", () => {
+  const group = { session_id: "s1", group_id: "120363000000000000@g.us", by: "14155552671" };
+  const mentioning = { chat_id: "120363000000000000@g.us", from_me: false, type: "text", mentions: ["14155552671", "22997000000"], mentions_me: true };
+  const plain = { chat_id: "120363000000000000@g.us", from_me: false, type: "text", mentions_me: false };
+
+  it("puts each event in its categories; system is connected, logged out and joined a group", () => {
+    expect(settingsTypesOf("message.received", plain)).toEqual(["messages"]);
+    expect(settingsTypesOf("group.participants", group)).toEqual(["groups"]);
+    expect(settingsTypesOf("group.joined", group)).toEqual(["groups", "system"]);
+    expect(settingsTypesOf("session.status", { status: "connected", reason: null })).toEqual(["system"]);
+    expect(settingsTypesOf("session.status", { status: "disconnected", reason: "logged_out" })).toEqual(["system"]);
+    expect(settingsTypesOf("session.status", { status: "disconnected", reason: "connection_lost" })).toEqual([]);
+    expect(settingsTypesOf("session.qr", { qr: "x" })).toEqual([]);
+  });
+
+  it("settings_types filters every event, session and group events included", () => {
+    const groups = { settings_types: ["groups" as const] };
+    expect(matchesFilters(groups, "group.updated", group)).toBe(true);
+    expect(matchesFilters(groups, "message.received", plain)).toBe(false);
+    expect(matchesFilters(groups, "session.status", { status: "connected" })).toBe(false);
+    const system = { settings_types: ["system" as const] };
+    expect(matchesFilters(system, "group.joined", group)).toBe(true);
+    expect(matchesFilters(system, "group.left", group)).toBe(false);
+    expect(matchesFilters(system, "session.status", { status: "disconnected", reason: "logged_out" })).toBe(true);
+    expect(matchesFilters({ settings_types: ["chats" as const] }, "message.received", plain)).toBe(false);
+    expect(matchesFilters({ settings_types: ["messages" as const, "groups" as const] }, "message.read", plain)).toBe(true);
+  });
+
+  it("mentions match a number in any spelling, or me", () => {
+    expect(matchesFilters({ mentions: ["+1 415 555 2671"] }, "message.received", mentioning)).toBe(true);
+    expect(matchesFilters({ mentions: ["15550000000"] }, "message.received", mentioning)).toBe(false);
+    expect(matchesFilters({ mentions: ["me"] }, "message.received", mentioning)).toBe(true);
+    expect(matchesFilters({ mentions: ["me"] }, "message.received", plain)).toBe(false);
+    expect(matchesFilters({ mentions: ["15550000000", "me"] }, "message.received", mentioning)).toBe(true);
+    // A message filter: group and session events pass it.
+    expect(matchesFilters({ mentions: ["me"] }, "group.participants", group)).toBe(true);
+  });
+
+  it("wantsEvent applies them after the subscription", () => {
+    const hook = { enabled: true, whatsappSessionId: null, events: ["group.joined", "message.received"], filters: { settings_types: ["system" as const] } };
+    expect(wantsEvent(hook, { type: "group.joined", sessionId: "s1", data: group })).toBe(true);
+    expect(wantsEvent(hook, { type: "message.received", sessionId: "s1", data: plain })).toBe(false);
+    expect(wantsEvent({ ...hook, events: ["message.received"] }, { type: "group.joined", sessionId: "s1", data: group })).toBe(false);
   });
 });
