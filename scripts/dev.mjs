@@ -11,6 +11,9 @@ const port = process.env.PORT || "8787";
 const stateDir = ".wrangler";
 const stateFile = join(stateDir, "dev-credentials.json");
 const DEV_ACCOUNT_ID = "00000000-0000-4000-8000-000000000001";
+// DEV_PERSIST_TO: keep local D1/DO/queue state in another folder (a second gateway beside this one,
+// or a run that must start empty, such as the browser tests). Default: wrangler's own .wrangler/state.
+const persist = process.env.DEV_PERSIST_TO ? ["--persist-to", process.env.DEV_PERSIST_TO] : [];
 
 const saved = existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, "utf8")) : {};
 const newKey = () => "wag_" + randomBytes(32).toString("base64url");
@@ -32,7 +35,7 @@ function wrangler(args, options = {}) {
   }
 }
 
-wrangler(["d1", "migrations", "apply", "DB", "--local"]);
+wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist]);
 
 const at = new Date().toISOString().replace("Z", "000Z");
 const hash = createHash("sha256").update(apiKey).digest("hex");
@@ -47,11 +50,12 @@ UPDATE api_keys SET revoked_at = NULL WHERE hash = ${quote(hash)};
 `;
 const seedFile = join(tmpdir(), `wa-gateway-dev-seed-${process.pid}.sql`);
 writeFileSync(seedFile, seed);
-wrangler(["d1", "execute", "DB", "--local", "--file", seedFile], { stdio: ["ignore", "ignore", "inherit"] });
+wrangler(["d1", "execute", "DB", "--local", ...persist, "--file", seedFile], { stdio: ["ignore", "ignore", "inherit"] });
 
 const base = `http://localhost:${port}`;
 const banner = `
   WhatsApp gateway (local)
+  Dashboard    : ${base}/   (sign in with the API key below)
   API base URL : ${base}/v1
   API docs     : ${base}/docs   (OpenAPI: ${base}/openapi.json)
   API key      : ${apiKey}
@@ -65,6 +69,7 @@ const child = spawn(
   [
     "wrangler",
     "dev",
+    ...persist,
     "--port",
     port,
     "--var",

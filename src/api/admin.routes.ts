@@ -9,12 +9,14 @@ import { ok } from "./http";
 import { presentAccount, presentApiKey } from "./presenters";
 import type { Api } from "./route";
 
-const CreateAccountBody = z.object({
-  name: singleLine(z.string().trim().min(1).max(200)),
-  plan: z.enum(PLAN_NAMES).default("free"),
-  balance: z.number().nonnegative().optional(),
-  message_cost: z.number().nonnegative().optional(),
-});
+const CreateAccountBody = z
+  .object({
+    name: singleLine(z.string().trim().min(1).max(200)),
+    plan: z.enum(PLAN_NAMES).default("free"),
+    balance: z.number().nonnegative().optional(),
+    message_cost: z.number().nonnegative().optional(),
+  })
+  .meta({ example: { name: "My company", plan: "pro", balance: 100000, message_cost: 10 } });
 
 export function registerAdminRoutes(api: Api): void {
   api.route({

@@ -26,17 +26,29 @@ export function openApiDocument(api: Api): unknown {
   return cached;
 }
 
-// The docs page renders /openapi.json in the browser; nothing is bundled for it.
+/** Where scripts/build-docs.mjs puts Scalar's standalone build among the static assets. */
+export const DOCS_SCRIPT_PATH = "/docs/scalar.js";
+
+// Scalar renders /openapi.json in the browser from a script the Worker serves as an asset, so the
+// page works offline. Off: its CDN fonts (system fonts instead) and the parts that talk to
+// Scalar's cloud (telemetry, the AI agent, MCP, the developer toolbar it shows on localhost).
+const SCALAR_CONFIG = JSON.stringify({
+  withDefaultFonts: false,
+  telemetry: false,
+  showDeveloperTools: "never",
+  agent: { disabled: true },
+  mcp: { disabled: true },
+});
 const DOCS_HTML = `<!doctype html>
-<html>
+<html lang="en">
   <head>
     <title>WhatsApp Gateway API</title>
     <meta charset="utf-8" />
     <meta name="viewport" content="width=device-width, initial-scale=1" />
   </head>
   <body>
-    <script id="api-reference" data-url="/openapi.json"></script>
-    <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference@1"></script>
+    <script id="api-reference" data-url="/openapi.json" data-configuration='${SCALAR_CONFIG}'></script>
+    <script src="${DOCS_SCRIPT_PATH}"></script>
   </body>
 </html>`;
 

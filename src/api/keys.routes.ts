@@ -8,9 +8,11 @@ import { presentApiKey } from "./presenters";
 import type { Api } from "./route";
 import { IdParams, singleLine } from "./schemas";
 
-const CreateKeyBody = z.object({
-  name: singleLine(z.string().trim().min(1).max(100)).default("API key").meta({ example: "production" }),
-});
+const CreateKeyBody = z
+  .object({
+    name: singleLine(z.string().trim().min(1).max(100)).default("API key").meta({ example: "production" }),
+  })
+  .meta({ example: { name: "production" } });
 
 export function registerKeyRoutes(api: Api): void {
   api.route({

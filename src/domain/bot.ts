@@ -143,7 +143,25 @@ export const BotSettingsSchema = z
       .meta({ description: `Checked in order; the first match answers. At most ${MAX_REGEX_RULES} of them regex rules.` }),
     chat_limits: ChatLimitsSchema.default(ChatLimitsSchema.parse({})).meta({ description: "Loop guard: caps bot replies per chat, e.g. against another bot." }),
   })
-  .meta({ id: "BotSettings" });
+  .meta({
+    id: "BotSettings",
+    // Seed 001's bot settings (general info, actions, active days and hours) in this API's names.
+    example: {
+      name: "Support bot",
+      timezone: "Africa/Harare",
+      language: "en",
+      enabled: true,
+      default_message: "{Hi|Hello} [name], your message has no keyword here.",
+      actions: { send_default_msg: true, reply_group_msgs: false, reply_unread_msgs: true, reply_msgs: true, send_webhook: true },
+      active_days: { monday: true, tuesday: true, wednesday: true, thursday: true, friday: true, saturday: false, sunday: false },
+      active_hours: { from: "08:00", to: "18:00" },
+      keywords: [
+        { match: "exact", pattern: "price", reply: "Our prices: https://example.com/prices" },
+        { match: "contains", pattern: "hours", reply: "{We are|We're} open 08:00-18:00, Monday to Friday ([time] now)." },
+      ],
+      chat_limits: { max_replies: 20, window_minutes: 60, min_interval_seconds: 1 },
+    },
+  });
 
 export type BotSettings = z.output<typeof BotSettingsSchema>;
 export type KeywordRule = BotSettings["keywords"][number];

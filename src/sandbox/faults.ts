@@ -1,60 +1,8 @@
 import { type BinaryNode, node } from "./stanzas";
 
 // Faults the driver API can inject into a session's connection (POST /v1/sandbox/sessions/{id}/faults).
-// What real servers send, with sources: docs/protocol/faults.md.
-export type FaultKind =
-  | "drop"
-  | "reset"
-  | "silence"
-  | "refuse_upgrade"
-  | "http_error"
-  | "stream_error"
-  | "logout"
-  | "ban"
-  | "replaced"
-  | "delay_acks"
-  | "refuse_acks"
-  | "normal_acks"
-  | "login_failure"
-  | "restart_loop"
-  | "blackhole"
-  | "stream_error_ack"
-  | "xml_not_well_formed"
-  | "stream_error_503"
-  | "xmlstreamend"
-  | "expire_media"
-  | "mediaretry_unanswered"
-  | "unacked_timeout"
-  | "lose_acks"
-  | "require_tctoken"
-  | "undecryptable";
-export const FAULT_KINDS: FaultKind[] = [
-  "drop",
-  "reset",
-  "silence",
-  "refuse_upgrade",
-  "http_error",
-  "stream_error",
-  "logout",
-  "ban",
-  "replaced",
-  "delay_acks",
-  "refuse_acks",
-  "normal_acks",
-  "login_failure",
-  "restart_loop",
-  "blackhole",
-  "stream_error_ack",
-  "xml_not_well_formed",
-  "stream_error_503",
-  "xmlstreamend",
-  "expire_media",
-  "mediaretry_unanswered",
-  "unacked_timeout",
-  "lose_acks",
-  "require_tctoken",
-  "undecryptable",
-];
+// What real servers send, with sources: docs/protocol/faults.md. The list: src/domain/sandbox-faults.ts.
+export { FAULT_KINDS, type FaultKind } from "../domain/sandbox-faults";
 
 /** `code` of a login_failure fault: the `<failure reason>` codes a real server answers a login with. */
 export const LOGIN_FAILURE_CODES = [402, 405, 406, 409, 500, 503] as const;
