@@ -46,7 +46,7 @@ export default defineConfig(async () => {
       // Baileys' large modules that message passes workerd's 1 MiB WebSocket limit and kills
       // the runner. Reusing isolates avoids it; every file still migrates and uses its own ids.
       isolate: false,
-      setupFiles: ["./test/apply-migrations.ts"],
+      setupFiles: ["./test/apply-migrations.ts", "./test/end-sessions.ts"],
       // Node-side helpers the workerd tests reach over HTTP (list; others may add theirs).
       globalSetup: ["./test/global-setup/webhook-receiver.ts", "./test/global-setup/media-server.ts"],
       testTimeout: 30_000,

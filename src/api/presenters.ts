@@ -67,6 +67,8 @@ export function presentMessage(row: MessageRow) {
     provider_message_id: row.providerMessageId,
     from_number: row.fromNumber,
     to_number: row.toNumber,
+    from_lid: row.fromLid,
+    chat_lid: row.chatLid,
     type: row.type,
     content: row.content,
     media_url: row.mediaUrl,

@@ -134,8 +134,8 @@ export function registerSandboxGroupRoutes(api: Api): void {
   api.route({
     method: "patch",
     path: "/v1/sandbox/phones/{phone_number}",
-    summary: "Change a sandbox phone's settings: who can add it to groups",
-    description: "`group_add_privacy`: `all`, `contacts` (people it has chatted with) or `none`; an add it refuses answers 403 with an invite for the phone.",
+    summary: "Change a sandbox phone's settings: who can add it to groups, LID addressing",
+    description: "`group_add_privacy`: `all`, `contacts` (people it has chatted with) or `none`; an add it refuses answers 403 with an invite for the phone. `lid_addressed`: WhatsApp addresses the phone's chats by LID (its messages and receipts reach linked devices from its `…@lid`, its number in `sender_pn`).",
     tags,
     auth: "account",
     params: PhoneParams,

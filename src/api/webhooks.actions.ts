@@ -18,7 +18,7 @@ import {
   type WebhookRow,
 } from "../db/webhooks.repo";
 import { decodeCursor, encodeCursor, type Cursor } from "../domain/cursor";
-import { WEBHOOK_EVENTS, resolveEventNames, type WebhookFilters } from "../domain/webhook-events";
+import { DEFAULT_WEBHOOK_EVENTS, resolveEventNames, type WebhookFilters } from "../domain/webhook-events";
 import { normalizePhone } from "../domain/phone";
 import { patchHeaders, unmaskHeaders } from "../domain/webhook-headers";
 import { checkWebhookUrl, privateHostsAllowed } from "../domain/webhook-url";
@@ -76,7 +76,7 @@ export async function createWebhook(env: Env, accountId: string, body: z.output<
   const row = newWebhookRow({
     accountId,
     url: checkedUrl(env, body.url),
-    events: body.events ? resolveEventNames(body.events).events : [...WEBHOOK_EVENTS],
+    events: body.events ? resolveEventNames(body.events).events : [...DEFAULT_WEBHOOK_EVENTS],
     whatsappSessionId: await sessionUuid(db, accountId, body.whatsapp_session_id),
     headers: body.headers && Object.keys(body.headers).length ? unmaskHeaders(body.headers, null) : null,
     filters: cleanFilters(body.filters),

@@ -30,7 +30,7 @@ export const WebhookEvents = z
     }
   })
   .meta({
-    description: `Events to receive: ${WEBHOOK_EVENTS.join(", ")}. Legacy names (onMessage, onAnyMessage, onAck, onStateChanged, onLogout, onQR) and "*" are accepted and mapped.`,
+    description: `Events to receive: ${WEBHOOK_EVENTS.join(", ")}. Legacy names (onMessage, onAnyMessage, onAck, onStateChanged, onLogout, onQR) and "*" (every event, presence.update included) are accepted and mapped.`,
     example: ["message.received", "message.delivered"],
   });
 
@@ -72,7 +72,7 @@ export const WebhookFiltersSchema = z
       .meta({
         description:
           "Event categories: messages (message.*), groups (group.*), system (session.status when connected or logged out, and group.joined), " +
-          "chats (chat settings: no event yet). Applies to every event. Cannot be combined with chat_ids, chat_types or message_types.",
+          "chats (chat settings: chat.updated). Applies to every event. Cannot be combined with chat_ids, chat_types or message_types.",
         example: ["groups", "system"],
       }),
     mentions: z
@@ -127,7 +127,7 @@ export const NewWebhookSchema = WebhookSchema.extend({
 
 export const CreateWebhookBody = z.object({
   url: WebhookUrl,
-  events: WebhookEvents.optional().meta({ description: "Default: every event." }),
+  events: WebhookEvents.optional().meta({ description: "Default: every event except the opt-in `presence.update` (name it, or \"*\", to receive it)." }),
   whatsapp_session_id: z.string().min(1).max(100).nullable().optional().meta({ description: "Session uuid or session_... id." }),
   headers: WebhookHeaders.optional(),
   filters: WebhookFiltersSchema.optional(),

@@ -12,6 +12,9 @@ export interface IncomingMessageInput {
   providerMessageId: string;
   fromNumber: string | null;
   toNumber: string;
+  /** The sender and the 1:1 chat by LID (`…@lid`), when WhatsApp addressed them so. */
+  fromLid?: string | null;
+  chatLid?: string | null;
   type: string;
   content: string | null;
   mediaUrl?: string | null;
@@ -27,15 +30,15 @@ export async function insertIncomingMessage(db: Db, input: IncomingMessageInput)
   const row = await db.$client
     .prepare(
       `INSERT INTO messages (id, account_id, whatsapp_session_id, provider_message_id, from_number, to_number, type, content, media_url,
-         payload, metadata, status, direction, cost, sent_at, delivered_at, created_at, updated_at)
-       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'delivered', 'incoming', 0, ?, ?, ?, ?
+         payload, metadata, status, direction, cost, sent_at, delivered_at, created_at, updated_at, from_lid, chat_lid)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'delivered', 'incoming', 0, ?, ?, ?, ?, ?, ?
        WHERE NOT EXISTS (SELECT 1 FROM messages WHERE whatsapp_session_id = ? AND provider_message_id = ? AND direction = 'incoming')
        RETURNING *`,
     )
     .bind(
       crypto.randomUUID(), input.accountId, input.whatsappSessionId, input.providerMessageId, input.fromNumber, input.toNumber,
       input.type, input.content, input.mediaUrl ?? null, input.payload ? JSON.stringify(input.payload) : null,
-      input.metadata ? JSON.stringify(input.metadata) : null, input.receivedAtIso, at, at, at, input.whatsappSessionId, input.providerMessageId,
+      input.metadata ? JSON.stringify(input.metadata) : null, input.receivedAtIso, at, at, at, input.fromLid ?? null, input.chatLid ?? null, input.whatsappSessionId, input.providerMessageId,
     )
     .first<Record<string, unknown>>();
   return row ? fromSql(row) : null;

@@ -12,7 +12,8 @@ export function chunks<T>(items: T[], size = IDS_PER_QUERY): T[][] {
   return out;
 }
 
-export type MessageRow = typeof messages.$inferSelect;
+/** A message as the code builds and reads it; `chatKey` is computed by D1 and read only by the chat list. */
+export type MessageRow = Omit<typeof messages.$inferSelect, "chatKey">;
 export type CampaignRow = typeof campaigns.$inferSelect;
 export type MessageStatus = MessageRow["status"];
 
@@ -65,5 +66,7 @@ export function fromSql(r: Record<string, unknown>): MessageRow {
     readAt: (r.read_at as string) ?? null,
     createdAt: r.created_at as string,
     updatedAt: r.updated_at as string,
+    fromLid: (r.from_lid as string) ?? null,
+    chatLid: (r.chat_lid as string) ?? null,
   };
 }

@@ -116,6 +116,16 @@ export const messages = sqliteTable(
     readAt: text("read_at"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
+    // A received message's sender and chat by LID (`…@lid`), when WhatsApp addressed them so (migration 0005).
+    fromLid: text("from_lid"),
+    chatLid: text("chat_lid"),
+    // The chat as the chat routes name it (a number's digits, or a group id): outgoing rows name it in
+    // to_number, incoming ones in payload.chat_id. VIRTUAL, so the send and receive paths write
+    // nothing more; the chat indexes below are what GET …/chats reads (db/chats.repo.ts).
+    chatKey: text("chat_key").generatedAlwaysAs(
+      sql`CASE WHEN \`direction\` = 'outgoing' THEN \`to_number\` WHEN json_valid(\`payload\`) THEN replace(json_extract(\`payload\`, '$.chat_id'), '@s.whatsapp.net', '') END`,
+      { mode: "virtual" },
+    ),
   },
   (t) => [
     // The listing is always per account, newest first; each list filter of GET /v1/whatsapp/messages has an index.
@@ -128,6 +138,11 @@ export const messages = sqliteTable(
     index("messages_account_type_idx").on(t.accountId, t.type, t.createdAt),
     index("messages_campaign_idx").on(t.campaignId, t.status),
     index("messages_provider_idx").on(t.whatsappSessionId, t.providerMessageId),
+    // Chats: each chat's messages, and only the unread received ones (they leave it when marked read).
+    index("messages_session_chat_idx").on(t.whatsappSessionId, t.chatKey, t.createdAt),
+    index("messages_session_unread_idx")
+      .on(t.whatsappSessionId, t.chatKey, t.createdAt)
+      .where(sql`direction = 'incoming' AND read_at IS NULL`),
     // Recovery: accepted, unsent messages by session (the outbox adopts them from D1).
     index("messages_pending_idx").on(t.status, t.whatsappSessionId, t.createdAt),
     // Recovery: scheduled messages by session and due time (the sweep finds the overdue ones).
@@ -250,4 +265,46 @@ export const dailyUsage = sqliteTable(
     messages: integer("messages").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.accountId, t.day] })],
+);
+
+// The people a session knows (issue 13): from the phone's address book (app state), history sync,
+// push names on incoming messages and contact checks. One row per number, or per LID while its
+// number is unknown (`contact_key`: the number's digits, else "<user>@lid"). Null fields: not known.
+export const contacts = sqliteTable(
+  "contacts",
+  {
+    sessionId: text("session_id").notNull(),
+    contactKey: text("contact_key").notNull(),
+    phoneNumber: text("phone_number"),
+    lid: text("lid"),
+    name: text("name"),
+    pushName: text("push_name"),
+    verifiedName: text("verified_name"),
+    business: integer("business", { mode: "boolean" }),
+    updatedAt: text("updated_at").notNull(),
+  },
+  // By LID: a LID-only row is folded into its number's row once the number is known (contacts.repo.ts).
+  (t) => [primaryKey({ columns: [t.sessionId, t.contactKey] }), index("contacts_session_lid_idx").on(t.sessionId, t.lid)],
+);
+
+// A chat's state on the account (issue 13): archived, pinned, muted, cleared, its name; written when
+// app state reports a change or a chat route makes one. Last message and unread count are not
+// stored: the listing reads them from `messages` (its VIRTUAL `chat_key` column, migration 0005).
+// `chat_id`: the number's digits, or the group id (…@g.us). Times are ISO; `muted_until` null
+// while `muted` means muted forever.
+export const chats = sqliteTable(
+  "chats",
+  {
+    sessionId: text("session_id").notNull(),
+    chatId: text("chat_id").notNull(),
+    accountId: text("account_id").notNull(),
+    name: text("name"),
+    archived: integer("archived", { mode: "boolean" }).notNull().default(false),
+    pinnedAt: text("pinned_at"),
+    muted: integer("muted", { mode: "boolean" }).notNull().default(false),
+    mutedUntil: text("muted_until"),
+    clearedAt: text("cleared_at"),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.chatId] })],
 );

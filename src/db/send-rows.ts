@@ -78,6 +78,8 @@ export function buildSend(sender: Sender, spec: SendSpec, recipients: string[], 
     readAt: null,
     createdAt: at,
     updatedAt: at,
+    fromLid: null,
+    chatLid: null,
   }));
   return { campaign, rows, items: rows.map((row) => outboxItemOf(row, delayBetween)) };
 }

@@ -2,7 +2,7 @@ import { and, count, desc, eq, or, sql } from "drizzle-orm";
 import type { ConnectionMode, SessionStatus } from "../domain/session-status";
 import { now } from "../domain/time";
 import type { Db } from "./client";
-import { sessions } from "./schema";
+import { chats, contacts, sessions } from "./schema";
 
 export type SessionRow = typeof sessions.$inferSelect;
 
@@ -73,8 +73,15 @@ export async function sessionRowExists(db: Db, id: string): Promise<boolean> {
   return (await db.select({ id: sessions.id }).from(sessions).where(eq(sessions.id, id)).get()) !== undefined;
 }
 
+/** Deletes the row with what the session learned of people and chats (its messages stay readable). */
 export async function deleteSession(db: Db, accountId: string, id: string): Promise<void> {
-  await db.delete(sessions).where(and(eq(sessions.id, id), eq(sessions.accountId, accountId)));
+  // Guarded by the account before the row goes: contacts and chats carry only the session id.
+  const owned = sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${id} AND account_id = ${accountId})`;
+  await db.batch([
+    db.delete(contacts).where(and(eq(contacts.sessionId, id), owned)),
+    db.delete(chats).where(and(eq(chats.sessionId, id), owned)),
+    db.delete(sessions).where(and(eq(sessions.id, id), eq(sessions.accountId, accountId))),
+  ]);
 }
 
 /**

@@ -13,8 +13,15 @@ export const WEBHOOK_EVENTS = [
   "group.participants",
   "group.updated",
   "group.join_request",
+  "presence.update",
+  "chat.updated",
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
+
+/** Opt-in events: frequent and ephemeral, so a webhook gets them only by naming them (or "*"). */
+export const OPT_IN_EVENTS: readonly WebhookEventType[] = ["presence.update"];
+/** What a webhook that names no events receives: every event but the opt-in ones. */
+export const DEFAULT_WEBHOOK_EVENTS: readonly WebhookEventType[] = WEBHOOK_EVENTS.filter((e) => !OPT_IN_EVENTS.includes(e));
 
 /** Sent only by `POST /v1/whatsapp/webhooks/{id}/test`, to that one webhook. */
 export const TEST_EVENT = "webhook.test";
@@ -102,8 +109,12 @@ export interface MessageEventData {
   chat_type?: ChatType | null;
   from_me: boolean;
   type: string;
+  /** The sender's number; null when WhatsApp told only its LID (never a LID). */
   from_number?: string | null;
   to_number?: string | null;
+  /** The sender and a 1:1 chat by LID (`…@lid`), when WhatsApp told them. */
+  from_lid?: string | null;
+  chat_lid?: string | null;
   content?: string | null;
   status?: string;
   reason?: string | null;
@@ -187,6 +198,22 @@ export interface GroupJoinRequestEventData extends GroupEventBase {
   method: string | null;
 }
 
+// ---- Presence events (src/session/presence.events.ts produces them) ----
+
+/** A contact's (or, in a group, a member's) presence or chat state changed. */
+export interface PresenceUpdateEventData {
+  session_id: string;
+  /** The chat: the contact's `…@s.whatsapp.net` (its `…@lid` when only that is known), or the group id. */
+  chat_id: string;
+  /** Whose presence: a phone number, null when only `lid` is known. */
+  phone_number: string | null;
+  lid?: string | null;
+  state: "available" | "unavailable" | "typing" | "recording" | "paused";
+  /** When last online (ISO time), when WhatsApp says and the contact's privacy shows it. */
+  last_seen: string | null;
+  [key: string]: unknown;
+}
+
 /** `123:8@s.whatsapp.net` and `123@c.us` and `+1 (23)` all name the chat `123@s.whatsapp.net`. */
 export function normalizeChatId(raw: string): string {
   const value = raw.trim().toLowerCase();
@@ -248,14 +275,15 @@ export const SETTINGS_TYPES = ["chats", "messages", "groups", "system"] as const
 export type SettingsType = (typeof SETTINGS_TYPES)[number];
 
 /**
- * The categories of an event. `system` is logged out, connected and joined a group; `chats`
- * (chat settings such as archive or mute) has no event yet. Other session events (a dropped
+ * The categories of an event. `system` is logged out, connected and joined a group; `chats` is a
+ * chat's settings changing (chat.updated: archive, pin, mute, read). Other session events (a dropped
  * connection, a QR) are in none, so a webhook with settings types does not get them.
  */
 export function settingsTypesOf(type: string, data: Record<string, unknown>): SettingsType[] {
   if (isMessageEvent(type)) return ["messages"];
   if (type === "group.joined") return ["groups", "system"];
   if (type.startsWith("group.")) return ["groups"];
+  if (type === "chat.updated") return ["chats"];
   if (type === "session.status" && (data.status === "connected" || data.reason === "logged_out")) return ["system"];
   return [];
 }

@@ -25,6 +25,9 @@ export function messageEventData(row: MessageRow): Record<string, unknown> {
     type: row.type,
     from_number: row.fromNumber,
     to_number: row.toNumber,
+    // The sender and chat by LID (received messages WhatsApp addressed by LID); numbers stay numbers.
+    from_lid: row.fromLid ?? null,
+    chat_lid: row.chatLid ?? null,
     content: row.content,
     status: row.status,
     reason: row.reason,

@@ -1,12 +1,13 @@
 import type { ServerConnection } from "./connection";
+import { aboutFor } from "./profile.read.handler";
 import type { ServerCore } from "./server.core";
 import { type BinaryNode, child, children, iqResult, lidJid, node, pnJid, textOf } from "./stanzas";
 
 // What a client asks about its account and contacts right after login, and keep-alives (Baileys
-// Socket/socket.js sendPassiveIq, keep-alive ping; Socket/chats.js fetchPrivacySettings,
-// fetchBlocklist, fetchProps (app state: appstate.handler.ts); Socket/usync + WAUSync for onWhatsApp and devices).
+// Socket/socket.js sendPassiveIq, keep-alive ping; Socket/chats.js fetchProps (app state:
+// appstate.handler.ts); Socket/usync + WAUSync for onWhatsApp and devices). Privacy: privacy.handler.ts.
 
-/** Acknowledged with an empty result: ping, passive/active, privacy and token updates, stats. */
+/** Acknowledged with an empty result: ping, passive/active, privacy token updates, stats. */
 export function onEmptyResult(_core: ServerCore, conn: ServerConnection, iq: BinaryNode): void {
   conn.send(iqResult(iq));
 }
@@ -14,21 +15,6 @@ export function onEmptyResult(_core: ServerCore, conn: ServerConnection, iq: Bin
 /** abt get `<props>`: A/B props; none in the sandbox. */
 export function onProps(_core: ServerCore, conn: ServerConnection, iq: BinaryNode): void {
   conn.send(iqResult(iq, [node("props", { protocol: "1", hash: "sandbox" })]));
-}
-
-/** blocklist get: nobody is blocked. */
-export function onBlocklist(_core: ServerCore, conn: ServerConnection, iq: BinaryNode): void {
-  conn.send(iqResult(iq, [node("list", {})]));
-}
-
-const PRIVACY_CATEGORIES = ["readreceipts", "last", "online", "profile", "status", "groupadd", "calladd", "messages"];
-const EVERYONE = new Set(["readreceipts", "online", "messages"]);
-
-/** privacy get: WhatsApp's defaults (read receipts, online and messages: all; the rest: contacts). */
-export function onPrivacy(_core: ServerCore, conn: ServerConnection, iq: BinaryNode): void {
-  conn.send(iqResult(iq, [
-    node("privacy", {}, PRIVACY_CATEGORIES.map((name) => node("category", { name, value: EVERYONE.has(name) ? "all" : "contacts" }))),
-  ]));
 }
 
 /** usync get: for each user asked, the protocols asked (contact, lid, devices, status); unknown numbers are "out". */
@@ -40,7 +26,8 @@ export function onUsync(core: ServerCore, conn: ServerConnection, iq: BinaryNode
     const asked = u.attrs.jid ?? textOf(contactNode) ?? "";
     const phone = core.resolveUser(asked);
     const digits = asked.replace(/^\+/, "").split("@")[0].split(":")[0];
-    const jid = phone ? pnJid(phone.phone) : u.attrs.jid ?? `${digits}@s.whatsapp.net`;
+    // A user asked by LID is answered by LID (devices then come as LID device jids, as Baileys expects).
+    const jid = phone ? (asked.endsWith("@lid") ? lidJid(phone.lid) : pnJid(phone.phone)) : u.attrs.jid ?? `${digits}@s.whatsapp.net`;
     const out: BinaryNode[] = [];
     for (const p of protocols) {
       if (p === "contact") out.push(node("contact", { type: phone ? "in" : "out" }));
@@ -48,7 +35,7 @@ export function onUsync(core: ServerCore, conn: ServerConnection, iq: BinaryNode
       else if (p === "devices") {
         const devices = phone ? [node("device", { id: "0" }), ...core.store.activeCompanions(phone.phone).map((c) => node("device", { id: String(c.device), "key-index": String(c.key_index) }))] : [];
         out.push(node("devices", {}, [node("device-list", {}, devices)]));
-      } else if (p === "status" && phone) out.push(node("status", { t: String(Math.floor(phone.created_at / 1000)) }, "Hey there! I am using WhatsApp."));
+      } else if (p === "status" && phone) out.push(aboutFor(core, phone.phone, conn.account?.phone));
     }
     return node("user", { jid }, out);
   });

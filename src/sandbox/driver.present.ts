@@ -1,5 +1,6 @@
 import { type MessageExtra, parseExtra } from "./content";
 import { isGroupJid } from "./groups";
+import { isLidAddressed } from "./lids";
 import { type ReceiptPolicy, receiptPolicyOf } from "./phones";
 import { retryStateOf } from "./retries";
 import type { ServerCore } from "./server.core";
@@ -26,6 +27,8 @@ export interface PhoneInfo {
   name: string;
   banned: boolean;
   group_add_privacy: GroupAddPrivacy;
+  /** WhatsApp addresses this phone's chats by LID. */
+  lid_addressed: boolean;
   receipt_policy: ReceiptPolicy;
   linked_devices: LinkedDevice[];
   created_at: string;
@@ -93,6 +96,7 @@ export function phoneInfo(core: ServerCore, p: PhoneRow): PhoneInfo {
     name: p.name,
     banned: !!p.banned,
     group_add_privacy: groupAddPrivacyOf(p),
+    lid_addressed: isLidAddressed(p),
     receipt_policy: receiptPolicyOf(p),
     linked_devices: core.store.allCompanions().filter((c) => c.phone === p.phone).map((c) => ({
       device: c.device,

@@ -20,6 +20,7 @@ export const SandboxPhone = z
     name: z.string(),
     banned: z.boolean(),
     group_add_privacy: z.enum(["all", "contacts", "none"]).meta({ description: "Who can add this phone to groups directly; the others get an invite instead." }),
+    lid_addressed: z.boolean().meta({ description: "WhatsApp addresses this phone's chats by LID (messages and receipts from its `…@lid`, its number beside it)." }),
     receipt_policy: SandboxReceiptPolicyOut,
     linked_devices: z.array(z.object({
       device: z.number().int(),
@@ -151,3 +152,82 @@ export const SandboxFaultResult = z.object({
   kind: z.enum(FAULT_KINDS as [FaultKind, ...FaultKind[]]),
   applied: z.literal(true),
 });
+
+// Presence (driver.presence.ts).
+export const SandboxPresence = z
+  .object({
+    phone_number: z.string(),
+    state: z.enum(["available", "unavailable"]),
+    last_seen: Time.nullable().meta({ description: "When the account was last online (set when it went unavailable); null if never." }),
+  })
+  .meta({ id: "SandboxPresence" });
+export const SandboxChatStateSent = z.object({
+  phone_number: z.string(),
+  to: z.string(),
+  state: z.enum(["typing", "recording", "paused"]),
+  devices: z.number().int().meta({ description: "How many connected linked devices it reached (chat states are never kept for later)." }),
+});
+export const SandboxChatStatesSeen = z.array(
+  z.object({
+    from: z.string().meta({ description: "The sender's phone number." }),
+    chat: z.string().meta({ description: "The chat it was in: the sender's jid (1:1) or the group id." }),
+    state: z.enum(["typing", "recording", "paused"]),
+    at: Time,
+  }),
+);
+
+// Contacts (driver.contacts.ts).
+export const SandboxPhoneProfile = z.object({
+  phone_number: z.string(),
+  about: z.string().nullable(),
+  business: z.boolean(),
+  picture_id: z.string().nullable(),
+});
+export const SandboxAddressBookEntry = z.object({ phone_number: z.string(), contact: z.string(), name: z.string() });
+export const SandboxBlocklist = z.object({ phone_number: z.string(), blocked: z.array(z.object({ phone_number: z.string(), lid: z.string() })) });
+
+// Privacy (driver.privacy.ts): a phone's own profile and privacy as the server holds them.
+const ExceptLists = z.object({ last_seen: z.array(z.string()), profile_picture: z.array(z.string()), about: z.array(z.string()), groups_add: z.array(z.string()) });
+export const SandboxPhoneProfileView = SandboxPhoneProfile.extend({
+  name: z.string().meta({ description: "The phone's push name." }),
+  about_set_at: z.string().nullable(),
+  picture: z
+    .object({ id: z.string(), size: z.number().int(), sha256: z.string().meta({ description: "hex SHA-256 of the stored JPEG" }), set_at: z.string() })
+    .nullable(),
+  privacy: z.object({
+    last_seen: z.string(),
+    online: z.string(),
+    profile_picture: z.string(),
+    about: z.string(),
+    read_receipts: z.string(),
+    groups_add: z.string(),
+    calls: z.string(),
+    messages: z.string(),
+  }),
+  except: ExceptLists.meta({ description: "The people each `contact_blacklist` leaves out." }),
+  status_privacy: z.object({ type: z.enum(["contacts", "whitelist", "blacklist"]), contacts: z.array(z.string()) }),
+});
+
+// Chats (driver.chats.ts): the phone's app state as it decodes it.
+export const SandboxAppState = z
+  .object({
+    phone_number: z.string(),
+    push_name: z.string().nullable().meta({ description: "setting_pushName, when a device set it." }),
+    chats: z.array(
+      z.object({
+        chat: z.string().meta({ description: "The chat's JID as the mutation index names it." }),
+        archived: z.boolean(),
+        pinned: z.boolean(),
+        muted: z.boolean(),
+        muted_until: z.string().nullable().meta({ description: "null: not muted, or muted forever (`muted: true`)." }),
+        cleared_at: z.string().nullable(),
+        read: z.boolean().nullable().meta({ description: "The last markChatAsRead action; null when none." }),
+        deleted_at: z.string().nullable(),
+      }),
+    ),
+    contacts: z.array(z.object({ jid: z.string(), full_name: z.string().nullable(), first_name: z.string().nullable() })),
+    versions: z.record(z.string(), z.number().int()).meta({ description: "Each collection's version." }),
+    problems: z.array(z.string()).meta({ description: "Patches the phone could not verify (left out of the view)." }),
+  })
+  .meta({ id: "SandboxAppState" });
+export const SandboxAppStatePushed = z.object({ collection: z.string(), version: z.number().int() });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PRIVACY_FIELDS, type PrivacyField, STATUS_PRIVACY_TYPES } from "../domain/privacy-settings";
 import { singleLine } from "../domain/safe-input";
 import { SandboxError } from "./errors";
 import { FAULT_KINDS, type FaultKind } from "./faults";
@@ -29,6 +30,7 @@ export const CreatePhoneInput = z.object({
   phone_number: PhoneNumber.optional(),
   name: singleLine(z.string().trim().min(1).max(64)).optional(),
   receipt_policy: ReceiptPolicyInput.optional(),
+  lid_addressed: z.boolean().optional().meta({ description: "WhatsApp addresses this phone's chats by LID (messages and receipts from its `…@lid`, its number beside it)." }),
   history: z
     .object({
       chats: z.number().int().min(1).max(200),
@@ -89,6 +91,7 @@ export const GroupSendInput = MessageContentInput.and(z.object({ from: PhoneNumb
 export const GroupSpecInput = z.object({
   subject: singleLine(z.string().trim().min(1).max(100)),
   members: z.array(PhoneNumber).min(1).max(256),
+  addressing_mode: z.enum(["pn", "lid"]).optional().meta({ description: "`lid`: WhatsApp addresses the group's members by LID (their numbers beside them); default `pn`." }),
 });
 export const CreateGroupInput = GroupSpecInput.extend({ owner: PhoneNumber });
 
@@ -114,8 +117,16 @@ export const GroupPatchInput = z
   })
   .refine((p) => Object.values(p).some((v) => v !== undefined), "Give at least one field to change.");
 export const InviteLinkInput = z.object({ reset: z.boolean().optional().meta({ description: "Revoke the current link and make a new one." }) });
-/** A phone's own settings: "who can add me to groups" (all, contacts: people it has chatted with, none). */
-export const PhonePatchInput = z.object({ group_add_privacy: z.enum(["all", "contacts", "none"]) });
+/**
+ * A phone's own settings: "who can add me to groups" (all, contacts: people it has chatted with,
+ * none); whether WhatsApp addresses its chats by LID (docs/protocol/lids.md).
+ */
+export const PhonePatchInput = z
+  .object({
+    group_add_privacy: z.enum(["all", "contacts", "none"]).optional(),
+    lid_addressed: z.boolean().optional().meta({ description: "WhatsApp addresses this phone's chats by LID: its messages and receipts reach linked devices from its `…@lid`, its number beside it." }),
+  })
+  .refine((p) => Object.values(p).some((v) => v !== undefined), "Give at least one field to change.");
 
 export const ReceiptsInput = z.object({ ids: z.array(z.string().min(1)).min(1).max(500), type: z.enum(["delivered", "read"]) });
 /** Messages the phone received and asks for again, as if it could not decrypt them. */
@@ -160,6 +171,7 @@ export const FaultInput = z.object({
 });
 
 export type CreatePhoneOptions = z.output<typeof CreatePhoneInput>;
+export type PhonePatch = z.output<typeof PhonePatchInput>;
 export type ReceiptPolicyPatch = z.output<typeof ReceiptPolicyInput>;
 export type PhoneMessageContent = z.output<typeof MessageContentRpcInput>;
 export type PhoneMessage = z.output<typeof PhoneMessageRpcInput>;
@@ -191,3 +203,72 @@ function firstIssue(issue: Issue): { path: PropertyKey[]; message: string } {
   const nested = firstIssue(inner);
   return { path: [...issue.path, ...nested.path], message: nested.message };
 }
+
+// Presence (driver.presence.ts): a phone goes online/offline, types, records or pauses in a chat.
+export const PhonePresenceInput = z.object({
+  state: z.enum(["available", "unavailable"]).meta({ description: "The phone's own presence: online (`available`) or not." }),
+});
+export const PhoneChatStateInput = z.object({
+  to: z
+    .string()
+    .regex(/^(\+?\d{7,15}|\d{1,30}@lid|\d+(-\d+)?@g\.us)$/, "Must be a phone number (7-15 digits), a LID (…@lid) or a group id (…@g.us).")
+    .meta({ description: "The chat: a phone number (normally the linked account's), a LID or a group the phone is in.", example: "15550001001" }),
+  state: z.enum(["typing", "recording", "paused"]),
+});
+
+// Contacts (driver.contacts.ts): another phone's profile as the session's account sees it, a
+// phone's address book.
+export const PhoneProfileInput = z
+  .object({
+    about: z.string().max(139).nullable().optional().meta({ description: "The about text (WhatsApp allows 139 characters); null clears it." }),
+    business: z.boolean().optional().meta({ description: "A WhatsApp Business account." }),
+    business_description: z.string().max(512).nullable().optional().meta({ description: "The business profile's description." }),
+    picture: z
+      .string()
+      .max(1_400_000)
+      .regex(/^[A-Za-z0-9+/]+={0,2}$/, "Base64 only.")
+      .nullable()
+      .optional()
+      .meta({ description: "The profile picture: a JPEG, base64 (up to about 1 MB); null removes it." }),
+  })
+  .refine((p) => Object.values(p).some((v) => v !== undefined), "Give at least one field to change.");
+export const AddressBookInput = z.object({
+  name: z.string().trim().min(1).max(100).meta({ description: "The name the phone saved for the contact." }),
+});
+export type PhoneProfilePatch = z.output<typeof PhoneProfileInput>;
+
+// Privacy (driver.privacy.ts): the phone changing its settings in its app.
+const privacyValue = <F extends PrivacyField>(f: F) => z.enum(PRIVACY_FIELDS[f].values).optional();
+const ExceptList = z.array(PhoneNumber).max(1000);
+export const PhonePrivacyInput = z
+  .object({
+    last_seen: privacyValue("last_seen"),
+    online: privacyValue("online"),
+    profile_picture: privacyValue("profile_picture"),
+    about: privacyValue("about"),
+    read_receipts: privacyValue("read_receipts"),
+    groups_add: privacyValue("groups_add"),
+    calls: privacyValue("calls"),
+    messages: privacyValue("messages"),
+    except: z
+      .object({ last_seen: ExceptList.optional(), profile_picture: ExceptList.optional(), about: ExceptList.optional(), groups_add: ExceptList.optional() })
+      .optional()
+      .meta({ description: "The people a `contact_blacklist` (\"my contacts except…\") leaves out, per field; replaces that field's list." }),
+    status_privacy: z
+      .object({ type: z.enum(STATUS_PRIVACY_TYPES), contacts: ExceptList.optional().meta({ description: "whitelist: the only people who see status updates; blacklist: the contacts who don't. Replaces that type's list." }) })
+      .optional()
+      .meta({ description: "Who sees the phone's status updates (stories)." }),
+  })
+  .refine((p) => Object.values(p).some((v) => v !== undefined), "Give at least one field to change.");
+export type PhonePrivacyPatch = z.output<typeof PhonePrivacyInput>;
+
+// Chats (driver.chats.ts): the phone changes a chat's settings itself (an app-state patch of its own).
+export const PHONE_CHAT_ACTIONS = ["archive", "unarchive", "pin", "unpin", "mute", "unmute", "clear", "read", "unread"] as const;
+export const PhoneChatActionInput = z.object({
+  chat: z
+    .string()
+    .regex(/^(\+?\d{6,15}|\d{1,30}@lid|[\d-]{1,60}@g\.us)$/, "A phone number, a LID (…@lid) or a group id (…@g.us).")
+    .meta({ description: "The chat: a phone number, a LID or a group id.", example: "15550009999" }),
+  action: z.enum(PHONE_CHAT_ACTIONS),
+  until: z.iso.datetime({ offset: true }).optional().meta({ description: "mute: when the mute ends; omitted = forever." }),
+});

@@ -1,5 +1,5 @@
 import { GroupDriver, type GroupView, requireGroup, requirePhone, runGroupOp } from "./driver.groups";
-import type { CreatePhoneOptions, FaultRequest, GroupSpec, PhoneMessage, PhoneMessageContent, ReceiptPolicyPatch, ReceiptsRequest, RetryReceiptsRequest } from "./driver.schemas";
+import type { CreatePhoneOptions, FaultRequest, PhonePatch, GroupSpec, PhoneMessage, PhoneMessageContent, ReceiptPolicyPatch, ReceiptsRequest, RetryReceiptsRequest } from "./driver.schemas";
 import { type InboxMessage, type MediaDownload, type PhoneInfo, type SentByPhone, inboxMessage, phoneInfo, sentResult } from "./driver.present";
 import { SandboxError } from "./errors";
 import type { FaultsHandler } from "./faults.handler";
@@ -12,6 +12,7 @@ import { seedHistory } from "./history.seed";
 import { buildPhoneMessage } from "./phone-message";
 import { sendRetryReceipts } from "./retries";
 import { checkMedia } from "./phone-side";
+import { setLidAddressed } from "./lids";
 import { createPhoneRow, normalizePhone, parseReceiptPolicy, receiptPolicyOf } from "./phones";
 import type { ServerCore } from "./server.core";
 import type { PhoneRow } from "./world.store";
@@ -38,10 +39,20 @@ export class Driver {
   }
 
   createPhone(opts: CreatePhoneOptions = {}): PhoneInfo {
-    const row = createPhoneRow(this.core.store, opts);
+    let row = createPhoneRow(this.core.store, opts);
+    if (opts.lid_addressed) row = setLidAddressed(this.core.store, row.phone, true);
     const seeded = opts.history ? seedHistory(this.core.store, row, opts.history) : 0;
     this.core.log("phone_created", { phone: row.phone, seeded });
     return phoneInfo(this.core, row);
+  }
+
+  /** A phone's own settings (who can add it to groups, LID addressing). */
+  updatePhone(phoneNumber: string, patch: PhonePatch): PhoneInfo {
+    const p = this.requirePhone(phoneNumber);
+    if (patch.group_add_privacy) this.groups.setGroupAddPrivacy(p.phone, patch.group_add_privacy);
+    if (patch.lid_addressed !== undefined) setLidAddressed(this.core.store, p.phone, patch.lid_addressed);
+    this.core.log("phone_updated", { phone: p.phone, ...patch });
+    return phoneInfo(this.core, this.core.store.phone(p.phone)!);
   }
 
   listPhones(): PhoneInfo[] {
@@ -108,7 +119,7 @@ export class Driver {
     const owner = this.requirePhone(ownerPhone);
     const members = [...new Set(opts.members.map((m) => normalizePhone(m)))];
     for (const m of members) if (!this.core.store.phone(m)) throw new SandboxError(`${m} is not on WhatsApp in this sandbox`, 404);
-    const { group } = runGroupOp(() => createGroup(this.core, owner, opts.subject, members));
+    const { group } = runGroupOp(() => createGroup(this.core, owner, opts.subject, members, undefined, { addressing: opts.addressing_mode }));
     return this.groups.view(group.jid);
   }
 

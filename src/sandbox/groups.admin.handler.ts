@@ -6,7 +6,7 @@ import {
   acceptAddInvite, changeParticipants, createGroup, leaveGroup, participantNode, revokeAddInvites, setDescription, setMemberAddMode, setPicture, setSetting, setSubject,
 } from "./groups.ops";
 import type { ServerCore } from "./server.core";
-import { type BinaryNode, bytesOf, child, children, iqError, iqResult, node, parseJid, textOf } from "./stanzas";
+import { type BinaryNode, bytesOf, child, children, iqError, iqResult, node, parseJid, pnJid, textOf } from "./stanzas";
 
 // The w:g2 `set` iqs of a group's members and admins, as Baileys Socket/groups.js and whatsmeow
 // group.go send them; the work is in groups.ops.ts, shared with the driver. Shapes: docs/protocol/groups.md.
@@ -32,6 +32,8 @@ const phoneOf = (core: ServerCore, jid: string | undefined): string => core.reso
 
 /** Per-participant outcome as the server reports it: `error` when not 200, with the add_request of a privacy refusal. */
 function resultNode(core: ServerCore, jid: string, r: ParticipantResult): BinaryNode {
+  // A member asked by LID comes back by LID with its number beside it, as metadata names it (lids.ts).
+  if (r.status === 200 && parseJid(jid)?.server === "lid") return node("participant", { jid, phone_number: pnJid(r.phone) });
   if (r.status === 200) return participantNode(core, r.phone, { jid });
   const addRequest = r.addRequest && [node("add_request", { code: r.addRequest.code, expiration: String(r.addRequest.expiration) })];
   return node("participant", { jid, error: String(r.status) }, addRequest);
@@ -119,9 +121,9 @@ const onRevokeAddInvite = asMember((core, phone, iq) => {
 /**
  * `<iq xmlns="w:profile:picture" type="set" target=group><picture type="image">jpeg</picture>` sets the
  * group's picture, without `<picture>` removes it (Baileys updateProfilePicture / removeProfilePicture,
- * whatsmeow SetGroupPhoto) → `<picture id/>`. The account's own picture is not simulated (501).
+ * whatsmeow SetGroupPhoto) → `<picture id/>`. The account's own picture: profile.handler.ts; another user's: 501.
  */
-const onPicture: Handler = (core, conn, iq) => {
+export const onPicture: Handler = (core, conn, iq) => {
   if (!isGroupJid(iq.attrs.target)) return conn.send(iqError(iq, 501, "feature-not-implemented"));
   return asMember((c, phone) => {
     const id = setPicture(c, phone, iq.attrs.target, bytesOf(child(iq, "picture")) ?? null);
@@ -135,7 +137,7 @@ const onPicture: Handler = (core, conn, iq) => {
  * 404 → ErrProfilePictureNotSet). A group's picture is served by the sandbox's media host (a fresh
  * direct path per ask); no picture, or anyone else's (phones have none here): 404 item-not-found.
  */
-const onPictureGet: Handler = (core, conn, iq) => {
+export const onPictureGet: Handler = (core, conn, iq) => {
   const target = iq.attrs.target ?? "";
   const picture = isGroupJid(target) ? core.groups.picture(target) : undefined;
   if (!picture) return conn.send(iqError(iq, 404, "item-not-found"));

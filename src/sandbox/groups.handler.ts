@@ -3,6 +3,7 @@ import type { ServerConnection } from "./connection";
 import { describeMessage } from "./content";
 import { toBuffer } from "./crypto";
 import { encryptForGroup, groupNode } from "./groups";
+import { isLidGroup, memberAttrs } from "./lids";
 import { encryptToCompanion, rowFields, stanzaType } from "./phone-side";
 import type { ServerCore } from "./server.core";
 import { PhoneSignalStore } from "./signal.store";
@@ -41,6 +42,7 @@ export async function sendGroupFromPhone(core: ServerCore, from: PhoneRow, group
   const type = stanzaType(message);
   let devices = 0;
   const members = core.groups.members(groupJid);
+  const lid = isLidGroup(core.store, groupJid);
   for (const m of members) {
     for (const c of core.store.activeCompanions(m.phone)) {
       const content: BinaryNode[] = [];
@@ -51,7 +53,7 @@ export async function sendGroupFromPhone(core: ServerCore, from: PhoneRow, group
       }
       content.push(node("enc", { v: "2", type: "skmsg" }, ciphertext));
       core.deliver(c.phone, c.device, node("message", {
-        from: groupJid, participant: pnJid(from.phone), participant_lid: `${from.lid}@lid`, id, t: String(ts), type, notify: from.name, addressing_mode: "pn",
+        from: groupJid, ...memberAttrs(from, lid), id, t: String(ts), type, notify: from.name, addressing_mode: lid ? "lid" : "pn",
       }, content));
       devices++;
     }

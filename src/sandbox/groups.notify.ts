@@ -1,3 +1,4 @@
+import { isLidGroup, memberAttrs, toLidParticipants } from "./lids";
 import type { ServerCore } from "./server.core";
 import { type BinaryNode, node, pnJid, serverId, unixNow } from "./stanzas";
 
@@ -18,10 +19,14 @@ function toDevices(core: ServerCore, recipients: Iterable<string>, stanza: () =>
  */
 export function notifyGroup(core: ServerCore, groupJid: string, actor: string | undefined, changes: BinaryNode[], recipients: Iterable<string>): void {
   const by = actor ? core.phoneRow(actor) : undefined;
+  // A LID-addressed group names the actor and the members by LID, numbers beside them (lids.ts).
+  const lid = isLidGroup(core.store, groupJid);
+  const who = by && lid ? memberAttrs(by, true) : { participant: actor ? pnJid(actor) : undefined };
+  const body = lid ? changes.map((c) => toLidParticipants(core.store, c)) : changes;
   toDevices(core, recipients, () => node("notification", {
     from: groupJid, type: "w:gp2", id: serverId(), t: String(unixNow()),
-    participant: actor ? pnJid(actor) : undefined, notify: by?.name,
-  }, changes));
+    participant: who.participant, participant_pn: "participant_pn" in who ? who.participant_pn : undefined, notify: by?.name,
+  }, body));
 }
 
 /**

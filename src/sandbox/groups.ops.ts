@@ -2,6 +2,7 @@ import { Buffer } from "node:buffer";
 import { random } from "./crypto";
 import { type GroupMember, type GroupPatch, type GroupRow, groupNode, newGroupJid } from "./groups";
 import { notifyGroup, notifyGroupPicture } from "./groups.notify";
+import { setGroupAddressing } from "./lids";
 import type { ServerCore } from "./server.core";
 import { type BinaryNode, lidJid, node, pnJid, unixNow } from "./stanzas";
 import type { PhoneRow } from "./world.store";
@@ -153,11 +154,12 @@ function afterDeparture(core: ServerCore, jid: string): boolean {
  * (results say which). `opts`: the client's create key (echoed in the notification) and settings.
  */
 export function createGroup(core: ServerCore, owner: PhoneRow, subject: string, participants: string[], description?: string,
-  opts: { key?: string; settings?: Pick<GroupPatch, "announce" | "locked" | "join_approval" | "member_add_mode"> } = {}) {
+  opts: { key?: string; settings?: Pick<GroupPatch, "announce" | "locked" | "join_approval" | "member_add_mode">; addressing?: "pn" | "lid" } = {}) {
   const name = checkSubject(subject);
   if (description && [...description].length > DESCRIPTION_MAX) throw notAcceptable();
   const group: GroupRow = { jid: newGroupJid(), subject: name, creator: owner.phone, created_at: Date.now() };
   core.groups.insert(group, [{ phone: owner.phone, admin: "superadmin" }]);
+  if (opts.addressing === "lid") setGroupAddressing(core.store, group.jid, "lid");
   core.groups.update(group.jid, { ...opts.settings, subject_by: owner.phone, subject_at: unixNow() });
   if (description) writeDescription(core, owner.phone, group.jid, description);
   const wanted = [...new Set(participants)].filter((p) => p !== owner.phone);

@@ -24,6 +24,8 @@ export interface GroupRow {
   member_add_mode?: "admin_add" | "all_member_add";
   invite_code?: string | null;
   picture_id?: string | null;
+  /** Schema step 6: "lid" when WhatsApp addresses the members by LID (lids.ts). */
+  addressing_mode?: "pn" | "lid";
 }
 
 /** The columns of `groups` a group operation may change (groups.ts `update`). */
@@ -226,13 +228,21 @@ const senderName = (groupJid: string, author: { user: string; device: number }) 
  */
 export function groupNode(g: GroupRow, members: GroupMember[], phones: (phone: string) => PhoneRow | undefined, extra: BinaryNode[] = []): BinaryNode {
   const t = String(Math.floor(g.created_at / 1000));
+  // A LID-addressed group names members by LID, each number beside it (`phone_number`, `*_pn`).
+  const lid = g.addressing_mode === "lid";
+  const ref = (phone: string) => {
+    const p = lid ? phones(phone) : undefined;
+    return p ? { jid: lidJid(p.lid), pn: pnJid(p.phone) } : { jid: pnJid(phone), pn: undefined };
+  };
   const participants = members.map((m) => {
     const p = phones(m.phone);
+    if (lid && p) return node("participant", { jid: lidJid(p.lid), phone_number: pnJid(m.phone), type: m.admin ?? undefined });
     return node("participant", { jid: pnJid(m.phone), lid: p ? lidJid(p.lid) : undefined, type: m.admin ?? undefined });
   });
   const settings: BinaryNode[] = [];
   if (g.description) {
-    settings.push(node("description", { id: g.description_id ?? undefined, participant: g.description_by ? pnJid(g.description_by) : undefined, t: String(g.description_at ?? t) },
+    const by = g.description_by ? ref(g.description_by) : undefined;
+    settings.push(node("description", { id: g.description_id ?? undefined, participant: by?.jid, participant_pn: by?.pn, t: String(g.description_at ?? t) },
       [node("body", {}, Buffer.from(g.description, "utf8"))]));
   }
   if (g.announce) settings.push(node("announcement"));
@@ -243,11 +253,13 @@ export function groupNode(g: GroupRow, members: GroupMember[], phones: (phone: s
     id: g.jid.split("@")[0],
     subject: g.subject,
     s_t: String(g.subject_at ?? t),
-    s_o: pnJid(g.subject_by ?? g.creator),
+    s_o: ref(g.subject_by ?? g.creator).jid,
+    s_o_pn: ref(g.subject_by ?? g.creator).pn,
     creation: t,
-    creator: pnJid(g.creator),
+    creator: ref(g.creator).jid,
+    creator_pn: ref(g.creator).pn,
     size: String(members.length),
-    addressing_mode: "pn",
+    addressing_mode: lid ? "lid" : "pn",
   }, [...participants, ...extra, ...settings]);
 }
 

@@ -1,6 +1,7 @@
 import { Buffer } from "node:buffer";
 import { deflateSync } from "node:zlib";
 import { proto } from "baileys/WAProto/index.js";
+import { savedName } from "./address-book";
 import { type MediaRef, type MediaType, parseExtra } from "./content";
 import { toBuffer } from "./crypto";
 import { isGroupJid } from "./groups";
@@ -50,7 +51,7 @@ export async function pushHistorySync(core: ServerCore, phone: PhoneRow, c: Comp
   const chunks = Math.max(1, Math.ceil(recentRows / RECENT_CHUNK_MESSAGES));
   const parts: { type: HistorySyncType; sync: proto.IHistorySync }[] = [
     { type: SyncType.INITIAL_BOOTSTRAP, sync: { conversations: chats.map((ch) => convo(ch, ch.rows.slice(0, BOOTSTRAP_MESSAGES))), phoneNumberToLidMappings: mappings } },
-    { type: SyncType.PUSH_NAME, sync: { pushnames: [phone, ...contacts].map((p) => ({ id: pnJid(p.phone), pushname: p.name })) } },
+    { type: SyncType.PUSH_NAME, sync: { pushnames: [phone, ...contacts.filter((p) => knows(core, phone, chats, p.phone))].map((p) => ({ id: pnJid(p.phone), pushname: p.name })) } },
   ];
   // RECENT: older messages chat by chat, cut into chunks; the last one reports progress 100.
   let chunk: proto.IConversation[] = [];
@@ -121,10 +122,16 @@ function chatsOf(core: ServerCore, phone: PhoneRow): Chat[] {
   return [...byChat.entries()]
     .map(([jid, rows]) => ({
       jid,
-      name: isGroupJid(jid) ? (core.groups.group(jid)?.subject ?? null) : (core.resolveUser(jid)?.name ?? null),
+      // A person's chat carries the name the phone saved (its address book); push names come in PUSH_NAME.
+      name: isGroupJid(jid) ? (core.groups.group(jid)?.subject ?? null) : (savedName(core, phone.phone, jid.split("@")[0]) ?? null),
       rows: rows.reverse(),
     }))
     .sort((a, b) => b.rows[0].timestamp - a.rows[0].timestamp);
+}
+
+/** Whether the phone has seen `other`'s push name: a chat with them, a group with them, or its address book. */
+function knows(core: ServerCore, phone: PhoneRow, chats: Chat[], other: string): boolean {
+  return chats.some((ch) => (isGroupJid(ch.jid) ? core.groups.members(ch.jid).some((m) => m.phone === other) : core.resolveUser(ch.jid)?.phone === other)) || savedName(core, phone.phone, other) !== undefined;
 }
 
 /** An inbox row as the WebMessageInfo a phone keeps: key, content, timestamp, sender's name. */

@@ -1,11 +1,15 @@
 import type { ServerConnection } from "./connection";
-import { onBlocklist, onEmptyResult, onPrivacy, onProps, onUsync } from "./account.handler";
+import { onEmptyResult, onProps, onUsync } from "./account.handler";
 import { onAppStateSync } from "./appstate.handler";
+import { onBlocklistGet, onBlocklistSet } from "./blocklist.handler";
 import { GROUP_ADMIN_IQS } from "./groups.admin.handler";
 import { onGroupQuery } from "./groups.handler";
 import { onApprovalMode, onInviteGet, onInviteSet, onRequestsAction, onRequestsList } from "./groups.invites.handler";
 import type { LinkingHandler } from "./linking.handler";
+import { onBusinessProfile, onProfilePictureGet } from "./profile.read.handler";
 import { onMediaConn } from "./media.handler";
+import { onPrivacyGet, onPrivacySet } from "./privacy.handler";
+import { onAboutSet, onPictureSet, onStatusPrivacyGet } from "./profile.handler";
 import { onDigest, onKeyFetch, onPrekeyCount, onPrekeyUpload, onRotate } from "./prekeys.handler";
 import type { ServerCore } from "./server.core";
 import { type BinaryNode, children, iqError } from "./stanzas";
@@ -22,7 +26,7 @@ export function iqTable(linking: LinkingHandler): ReadonlyMap<string, IqHandler>
     ["w:p/get/ping", onEmptyResult],
     ["passive/set/active", onEmptyResult],
     ["passive/set/passive", onEmptyResult],
-    ["privacy/set/privacy", onEmptyResult],
+    ["privacy/set/privacy", onPrivacySet],
     ["privacy/set/tokens", onEmptyResult],
     ["w:stats/set/add", onEmptyResult],
     ["w:stats//add", onEmptyResult],
@@ -33,8 +37,9 @@ export function iqTable(linking: LinkingHandler): ReadonlyMap<string, IqHandler>
     ["encrypt/set/rotate", onRotate],
     ["encrypt/get/key", onKeyFetch],
     ["abt/get/props", onProps],
-    ["blocklist/get/", onBlocklist],
-    ["privacy/get/privacy", onPrivacy],
+    ["blocklist/get/", onBlocklistGet],
+    ["blocklist/set/item", onBlocklistSet],
+    ["privacy/get/privacy", onPrivacyGet],
     ["usync/get/usync", onUsync],
     ["w:sync:app:state/set/sync", onAppStateSync],
     ["md/set/remove-companion-device", (_core, conn, iq) => linking.onRemoveCompanion(conn, iq)],
@@ -43,6 +48,14 @@ export function iqTable(linking: LinkingHandler): ReadonlyMap<string, IqHandler>
     ["w:g2/get/query", onGroupQuery],
     ["w:g2/get/participating", onGroupQuery],
     ...GROUP_ADMIN_IQS,
+    // After the group lines: a picture set without a group target is the account's own (profile.handler.ts).
+    ["w:profile:picture/set/picture", onPictureSet],
+    ["w:profile:picture/set/", onPictureSet],
+    ["status/set/status", onAboutSet],
+    ["status/get/privacy", onStatusPrivacyGet],
+    // After the group lines: a picture get for a person (groups go on to their handler); business profiles.
+    ["w:profile:picture/get/picture", onProfilePictureGet],
+    ["w:biz/get/business_profile", onBusinessProfile],
     ["w:g2/get/invite", onInviteGet],
     ["w:g2/set/invite", onInviteSet],
     ["w:g2/set/membership_approval_mode", onApprovalMode],

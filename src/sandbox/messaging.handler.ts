@@ -3,10 +3,12 @@ import { proto } from "baileys/WAProto/index.js";
 import type { ServerConnection } from "./connection";
 import { describeMessage, parseExtra, unwrapMessage } from "./content";
 import { toBuffer } from "./crypto";
+import { isBlocked } from "./blocklist";
 import { SandboxError } from "./errors";
 import { decryptGroupMessage, isGroupJid, processGroupSenderKey } from "./groups";
 import { SMAX_INVALID, smaxInvalidError, validateClientMessage } from "./message-validation";
 import { checkMedia, encryptToCompanion, rowFields, stanzaType } from "./phone-side";
+import { isLidGroup, memberAttrs, senderAttrs } from "./lids";
 import { receiptPolicyOf } from "./phones";
 import { sendRetryReceipts, takeResend } from "./retries";
 import { NO_TCTOKEN, hasWritten, issuePrivacyToken, tokenAccepted } from "./tctoken";
@@ -148,6 +150,8 @@ export async function onClientMessage(core: ServerCore, conn: ServerConnection, 
     const target = parseJid(jid);
     const phone = target && core.resolveUser(jid);
     if (!target || !phone) continue;
+    // A 1:1 message to someone who blocked the sender reaches none of their devices (blocklist.ts).
+    if (!group && phone.phone !== sender.phone && isBlocked(core, phone.phone, sender.phone)) continue;
     if (target.device !== 0) {
       // Another companion (a second linked session): forward the ciphertext as the server would.
       if (group) forwarded.set(`${phone.phone}:${target.device}`, enc);
@@ -172,6 +176,10 @@ export async function onClientMessage(core: ServerCore, conn: ServerConnection, 
   }
   if (group && skmsg) {
     const ciphertext = bytesOf(skmsg)!;
+    // The author as the group names it (a LID-addressed group: its LID device, the number beside it).
+    const lidGroup = isLidGroup(core.store, group.jid);
+    const senderRow = core.store.phone(sender.phone);
+    const author = senderRow && lidGroup ? memberAttrs(senderRow, true, sender.device) : { participant: pnJid(sender.phone, sender.device) };
     for (const m of core.groups.members(group.jid)) {
       const phone = core.store.phone(m.phone);
       if (!phone) continue;
@@ -188,7 +196,7 @@ export async function onClientMessage(core: ServerCore, conn: ServerConnection, 
         if (c.phone === sender.phone && c.device === sender.device) continue;
         const own = forwarded.get(`${c.phone}:${c.device}`);
         core.deliver(c.phone, c.device, node("message", {
-          from: group.jid, participant: pnJid(sender.phone, sender.device), id, t: String(unixNow()), type: stanza.attrs.type ?? "text", addressing_mode: "pn",
+          from: group.jid, ...author, id, t: String(unixNow()), type: stanza.attrs.type ?? "text", addressing_mode: lidGroup ? "lid" : "pn",
         }, [...(own ? [own] : []), skmsg]));
       }
     }
@@ -243,12 +251,14 @@ export async function sendFromPhone(core: ServerCore, from: PhoneRow, to: PhoneR
   const ts = unixNow();
   const keys = new PhoneSignalStore(core.store, from);
   const plain = toBuffer(proto.Message.encode(message).finish());
-  const companions = core.store.activeCompanions(to.phone);
+  // Blocked by the recipient: the server takes the message (one tick) and delivers it nowhere (blocklist.ts).
+  const blocked = isBlocked(core, to.phone, from.phone);
+  const companions = blocked ? [] : core.store.activeCompanions(to.phone);
   const type = stanzaType(message);
   const firstWrite = to.phone !== from.phone && !hasWritten(core, from.phone, to.phone);
   for (const c of companions) {
     const enc = await encryptToCompanion(core, keys, c, plain);
-    core.deliver(c.phone, c.device, node("message", { from: pnJid(from.phone), sender_lid: `${from.lid}@lid`, id, t: String(ts), type, notify: from.name }, [
+    core.deliver(c.phone, c.device, node("message", { ...senderAttrs(from), id, t: String(ts), type, notify: from.name }, [
       node("enc", { v: "2", type: enc.type, mediatype: type === "media" ? describeMessage(message).type : undefined }, enc.ciphertext),
     ]));
   }
@@ -256,7 +266,7 @@ export async function sendFromPhone(core: ServerCore, from: PhoneRow, to: PhoneR
   content.extra.media_status = content.media ? "ok" : null;
   const row: Omit<MessageRow, "owner" | "direction" | "peer" | "chat_jid"> = { id, from_device: 0, ...rowFields(content), timestamp: ts * 1000, delivered_at: null, read_at: null };
   core.store.upsertMessage({ ...row, owner: from.phone, direction: "out", peer: to.phone, chat_jid: pnJid(to.phone) });
-  if (to.phone !== from.phone) core.store.upsertMessage({ ...row, owner: to.phone, direction: "in", peer: from.phone, chat_jid: pnJid(from.phone) });
+  if (to.phone !== from.phone && !blocked) core.store.upsertMessage({ ...row, owner: to.phone, direction: "in", peer: from.phone, chat_jid: pnJid(from.phone) });
   // After the message: the number's devices may now write back to this phone (tctoken.ts).
   if (firstWrite) issuePrivacyToken(core, from, to);
   return { id, devices: companions.length };
@@ -286,9 +296,9 @@ export function sendPhoneReceipts(core: ServerCore, owner: PhoneRow, ids: string
   for (const { peer, chatJid, ids: list } of bySender.values()) {
     // In a group the receipt comes from the group, naming who read it.
     const group = isGroupJid(chatJid);
+    // A LID-addressed phone's receipt comes from its LID, its number beside it (lids.ts).
     const attrs = {
-      from: group ? chatJid : pnJid(owner.phone),
-      participant: group ? pnJid(owner.phone) : undefined,
+      ...(group ? { from: chatJid, ...(isLidGroup(core.store, chatJid) ? memberAttrs(owner, true) : { participant: pnJid(owner.phone) }) } : senderAttrs(owner)),
       id: list[0],
       t: String(unixNow()),
       type: type === "read" ? "read" : undefined,
@@ -305,13 +315,15 @@ export function onClientReceipt(core: ServerCore, conn: ServerConnection, receip
   const target = core.resolveUser(group ? receipt.attrs.participant ?? "" : receipt.attrs.to ?? "");
   const ids = [receipt.attrs.id, ...children(child(receipt, "list"), "item").map((i) => i.attrs.id)];
   const type = receipt.attrs.type;
-  if (target && conn.account && (!type || type === "inactive" || type === "read" || type === "read-self")) {
+  if (target && conn.account && (!type || type === "inactive" || type === "read" || type === "read-self" || type === "played")) {
     const now = Date.now();
     for (const id of ids) {
       const m = core.store.message(target.phone, id, "out");
       if (!m || (group ? m.chat_jid !== receipt.attrs.to : m.peer !== conn.account.phone)) continue;
       core.store.markMessage(target.phone, id, "out", "delivered_at", now);
-      if (type === "read") core.store.markMessage(target.phone, id, "out", "read_at", now);
+      // A voice note played was read too (the sender's app shows it played: chats.md).
+      if (type === "read" || type === "played") core.store.markMessage(target.phone, id, "out", "read_at", now);
+      if (type === "played") core.log("receipt_played", { session: conn.sessionId, phone: target.phone, id });
     }
   }
   const ack: Record<string, string | undefined> = { id: receipt.attrs.id, class: "receipt", from: receipt.attrs.to, type, participant: receipt.attrs.participant };

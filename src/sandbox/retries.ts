@@ -2,9 +2,10 @@ import { Buffer } from "node:buffer";
 import type { MessageContent } from "./content";
 import { SandboxError } from "./errors";
 import { isGroupJid } from "./groups";
+import { senderAttrs } from "./lids";
 import { rowFields } from "./phone-side";
 import type { ServerCore } from "./server.core";
-import { node, pnJid, unixNow } from "./stanzas";
+import { node, unixNow } from "./stanzas";
 import type { MessageRow, PhoneRow } from "./world.store";
 
 // A phone that cannot decrypt a message it received asks the sending device for it again with a
@@ -61,7 +62,8 @@ export function sendRetryReceipts(core: ServerCore, owner: PhoneRow, ids: string
     const device = m.from_device;
     const sent = device !== null && device !== 0;
     if (sent) {
-      core.deliver(m.peer, device, node("receipt", { from: pnJid(owner.phone), id: m.id, t: String(unixNow()), type: "retry" }, [
+      // From the phone as WhatsApp addresses it (a LID-addressed phone: its LID, the number beside it).
+      core.deliver(m.peer, device, node("receipt", { ...senderAttrs(owner), id: m.id, t: String(unixNow()), type: "retry" }, [
         node("retry", { count: String(state.retry_count), id: m.id, t: String(Math.floor(m.timestamp / 1000)), v: "1" }),
         node("registration", {}, registrationBytes(owner.reg_id)),
       ]));

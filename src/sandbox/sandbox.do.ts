@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
 import { rpcError, type RpcErrorStatus } from "../domain/rpc-error";
 import {
+  AddressBookInput,
   ClientScanInput,
   CreatePhoneInput,
   FaultInput,
@@ -16,12 +17,21 @@ import {
   MessageContentRpcInput,
   PhonePatchInput,
   PairingCodeInput,
+  PhoneChatActionInput,
+  PhoneChatStateInput,
+  PhonePresenceInput,
   PhoneMessageRpcInput,
+  PhonePrivacyInput,
+  PhoneProfileInput,
   ReceiptPolicyInput,
   ReceiptsInput,
   RetryReceiptsInput,
   parseInput,
 } from "./driver.schemas";
+import { ChatsDriver } from "./driver.chats";
+import { ContactsDriver } from "./driver.contacts";
+import { PrivacyDriver } from "./driver.privacy";
+import { PresenceDriver } from "./driver.presence";
 import { SandboxError } from "./errors";
 import type { FaultKind } from "./faults";
 import { SandboxWorld } from "./sandbox.world";
@@ -158,7 +168,7 @@ export class SandboxObject extends DurableObject<Env> {
   }
 
   async updatePhone(phoneNumber: string, patch: In<typeof PhonePatchInput>) {
-    return rpc(() => this.world.driver.groups.setGroupAddPrivacy(phoneNumber, parseInput(PhonePatchInput, patch).group_add_privacy));
+    return rpc(() => this.world.driver.updatePhone(phoneNumber, parseInput(PhonePatchInput, patch)));
   }
 
   /** Jobs (automatic receipts) waiting for the alarm; for tests and debugging. */
@@ -193,6 +203,69 @@ export class SandboxObject extends DurableObject<Env> {
 
   async events(limit = 100) {
     return this.world.core.events(limit);
+  }
+
+  // ---- presence (driver.presence.ts) ----
+
+  private get presence(): PresenceDriver {
+    return new PresenceDriver(this.world.core, this.world.presence);
+  }
+
+  async phonePresence(phoneNumber: string) {
+    return rpc(() => this.presence.view(phoneNumber));
+  }
+
+  async setPhonePresence(phoneNumber: string, input: In<typeof PhonePresenceInput>) {
+    return rpc(() => this.presence.set(phoneNumber, parseInput(PhonePresenceInput, input).state));
+  }
+
+  async sendChatState(phoneNumber: string, input: In<typeof PhoneChatStateInput>) {
+    return rpc(() => {
+      const { to, state } = parseInput(PhoneChatStateInput, input);
+      return this.presence.chatState(phoneNumber, to, state);
+    });
+  }
+
+  async chatStatesSeen(phoneNumber: string) {
+    return rpc(() => this.presence.seen(phoneNumber));
+  }
+
+  // ---- contacts (driver.contacts.ts) ----
+
+  async setPhoneProfile(phoneNumber: string, input: In<typeof PhoneProfileInput>) {
+    return rpc(() => new ContactsDriver(this.world.core).setProfile(phoneNumber, parseInput(PhoneProfileInput, input)));
+  }
+
+  async saveAddressBookContact(phoneNumber: string, contact: string, input: In<typeof AddressBookInput>) {
+    return rpc(() => new ContactsDriver(this.world.core).saveContact(phoneNumber, contact, parseInput(AddressBookInput, input).name));
+  }
+
+  async phoneBlocklist(phoneNumber: string) {
+    return rpc(() => new ContactsDriver(this.world.core).blocklist(phoneNumber));
+  }
+
+  async setPhoneBlocked(phoneNumber: string, contact: string, block: boolean) {
+    return rpc(() => new ContactsDriver(this.world.core).setBlocked(phoneNumber, contact, block === true));
+  }
+
+  // ---- profile and privacy (driver.privacy.ts) ----
+
+  async phoneOwnProfile(phoneNumber: string) {
+    return rpc(() => new PrivacyDriver(this.world.core).profile(phoneNumber));
+  }
+
+  async setPhonePrivacy(phoneNumber: string, input: In<typeof PhonePrivacyInput>) {
+    return rpc(() => new PrivacyDriver(this.world.core).setPrivacy(phoneNumber, parseInput(PhonePrivacyInput, input)));
+  }
+
+  // ---- chats (driver.chats.ts) ----
+
+  async phoneAppState(phoneNumber: string) {
+    return rpc(() => new ChatsDriver(this.world.core).view(phoneNumber));
+  }
+
+  async phoneChatAction(phoneNumber: string, input: In<typeof PhoneChatActionInput>) {
+    return rpc(() => new ChatsDriver(this.world.core).act(phoneNumber, parseInput(PhoneChatActionInput, input)));
   }
 }
 

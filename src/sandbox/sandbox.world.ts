@@ -9,6 +9,7 @@ import { type IqHandler, iqTable, routeIq } from "./iq.router";
 import { LinkingHandler } from "./linking.handler";
 import { onMediaRetryRequest } from "./mediaretry.handler";
 import { onClientMessage, onClientReceipt, registerMessaging } from "./messaging.handler";
+import { PresenceHandler } from "./presence.handler";
 import { ackKeyOfAnswer } from "./offline.queue";
 import { type CoreOptions, ServerCore } from "./server.core";
 import { type BinaryNode, child, children, iqResult, node } from "./stanzas";
@@ -17,8 +18,6 @@ import { type BinaryNode, child, children, iqResult, node } from "./stanzas";
 fixBufferWrites();
 
 type StanzaHandler = (conn: ServerConnection, stanza: BinaryNode) => void | Promise<void>;
-
-const ignore: StanzaHandler = () => {};
 
 /**
  * The simulated WhatsApp server: composes the core, the protocol handlers and the driver, and
@@ -30,6 +29,8 @@ export class SandboxWorld implements ConnectionHost {
   readonly faults: FaultsHandler;
   readonly linking: LinkingHandler;
   readonly driver: Driver;
+  /** Presence and chat states (presence.handler.ts); the driver routes reach it too. */
+  readonly presence: PresenceHandler;
   private readonly iqs: ReadonlyMap<string, IqHandler>;
   private readonly stanzas: ReadonlyMap<string, StanzaHandler>;
 
@@ -38,6 +39,7 @@ export class SandboxWorld implements ConnectionHost {
     this.faults = new FaultsHandler(this.core);
     this.linking = new LinkingHandler(this.core);
     this.driver = new Driver(this.core, this.linking, this.faults);
+    this.presence = new PresenceHandler(this.core);
     registerMessaging(this.core);
     this.iqs = iqTable(this.linking);
     this.stanzas = new Map<string, StanzaHandler>([
@@ -46,8 +48,8 @@ export class SandboxWorld implements ConnectionHost {
       ["message", (conn, stanza) => (conn.account ? onClientMessage(this.core, conn, stanza) : undefined)],
       ["receipt", (conn, stanza) => this.onReceipt(conn, stanza)],
       ["ack", (conn, ack) => this.core.answered(conn, ack.attrs.class, [ack.attrs.id], ackKeyOfAnswer(ack))],
-      ["presence", ignore],
-      ["chatstate", ignore],
+      ["presence", (conn, stanza) => this.presence.onPresence(conn, stanza)],
+      ["chatstate", (conn, stanza) => this.presence.onChatState(conn, stanza)],
       ["ib", (conn, ib) => this.core.offline.onIb(conn, ib)],
       ["call", (conn, stanza) => conn.send(node("ack", { id: stanza.attrs.id, class: "call", from: stanza.attrs.to }))],
     ]);
@@ -101,5 +103,6 @@ export class SandboxWorld implements ConnectionHost {
 
   onClosed(conn: ServerConnection): void {
     this.core.closed(conn);
+    this.presence.onClosed(conn);
   }
 }

@@ -88,6 +88,35 @@ const V5_GROUPS = (sql: Sql) => {
   addColumn(sql, "phones", "group_add_privacy", "TEXT NOT NULL DEFAULT 'all'");
 };
 
+/**
+ * Step 6: people (issue 13). LID-addressed phones and groups; each phone's profile (about, picture,
+ * business flag), address book, blocklist and privacy settings (with the contact lists of the
+ * "only share with" / "except" values). Each area adds its columns in its marked part.
+ */
+const V6_PEOPLE = (sql: Sql) => {
+  // LIDs: a phone whose chats WhatsApp addresses by LID; a group addressed by LID.
+  addColumn(sql, "phones", "lid_addressed", "INTEGER NOT NULL DEFAULT 0");
+  addColumn(sql, "groups", "addressing_mode", "TEXT NOT NULL DEFAULT 'pn'");
+  // Profiles: about text (and when set), picture, business flag.
+  addColumn(sql, "phones", "about", "TEXT");
+  addColumn(sql, "phones", "about_at", "INTEGER");
+  addColumn(sql, "phones", "business", "INTEGER NOT NULL DEFAULT 0");
+  // A business's profile description (w:biz business_profile).
+  addColumn(sql, "phones", "business_description", "TEXT");
+  sql.run(`CREATE TABLE IF NOT EXISTS phone_pictures (phone TEXT PRIMARY KEY, picture_id TEXT NOT NULL, data BLOB NOT NULL, updated_at INTEGER NOT NULL)`);
+  // Contacts: the names a phone saved (what its address book holds).
+  sql.run(`CREATE TABLE IF NOT EXISTS address_book (phone TEXT NOT NULL, contact TEXT NOT NULL, name TEXT, PRIMARY KEY (phone, contact))`);
+  // Blocklist.
+  sql.run(`CREATE TABLE IF NOT EXISTS blocklist (phone TEXT NOT NULL, blocked TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (phone, blocked))`);
+  // Privacy: one value per category; the users listed for "contact_blacklist" / "contact_whitelist" values.
+  sql.run(`CREATE TABLE IF NOT EXISTS privacy_settings (phone TEXT NOT NULL, category TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (phone, category))`);
+  sql.run(`CREATE TABLE IF NOT EXISTS privacy_lists (phone TEXT NOT NULL, category TEXT NOT NULL, member TEXT NOT NULL, PRIMARY KEY (phone, category, member))`);
+  // Presence: each account's own (set by its devices or the driver) and the chat states each phone was sent.
+  addColumn(sql, "phones", "presence", "TEXT NOT NULL DEFAULT 'unavailable'");
+  addColumn(sql, "phones", "last_seen", "INTEGER");
+  sql.run(`CREATE TABLE IF NOT EXISTS chatstates_seen (seq INTEGER PRIMARY KEY AUTOINCREMENT, phone TEXT NOT NULL, sender TEXT NOT NULL, chat TEXT NOT NULL, state TEXT NOT NULL, at INTEGER NOT NULL)`);
+};
+
 export const WORLD_MIGRATIONS: readonly Migration[] = [
   V1_TABLES,
   (sql) => {
@@ -114,6 +143,7 @@ export const WORLD_MIGRATIONS: readonly Migration[] = [
   },
   V4_APP_STATE,
   V5_GROUPS,
+  V6_PEOPLE,
 ];
 
 export const SCHEMA_VERSION = WORLD_MIGRATIONS.length;

@@ -12,6 +12,7 @@ import { GroupEvents } from "./group-events";
 import { GroupJournal } from "./group-journal";
 import { lidLookup } from "./jid-numbers";
 import type { OutboxDrain } from "./outbox-drain";
+import { PeopleEvents } from "./people-events";
 import type { MessageReceiver } from "./receive";
 import { groupReceiptsOf, type Receipts } from "./receipts";
 import type { Schedule } from "./schedule";
@@ -40,10 +41,13 @@ export class Lifecycle {
   /** Group notifications → group.* webhook events, journaled before they are emitted. */
   private readonly groups: GroupEvents;
   private readonly groupJournal: GroupJournal;
+  /** Contacts, chats, presence and blocklist events (people-events.ts). */
+  private readonly people: PeopleEvents;
 
   constructor(private readonly p: LifecycleParts) {
     this.groupJournal = new GroupJournal(p.env, p.sql, () => p.meta.config(), (at) => p.schedule.set("flush", at));
     this.groups = new GroupEvents(p.meta, this.groupJournal);
+    this.people = new PeopleEvents({ env: p.env, sql: p.sql, config: () => p.meta.config() ?? null });
   }
 
   /** Group events a failed emit or an eviction left in the journal (the `flush` task). Never throws. */
@@ -79,6 +83,7 @@ export class Lifecycle {
       const upsert = events["messages.upsert"];
       if (upsert) await this.storeUpsert(upsert, socket);
       await step("groups", () => this.groups.onEvents(events, socket));
+      await step("people", () => this.people.onEvents(events, socket));
       return;
     }
 
@@ -118,6 +123,7 @@ export class Lifecycle {
     const upsert = events["messages.upsert"];
     if (upsert) await this.storeUpsert(upsert, socket);
     await step("groups", () => this.groups.onEvents(events, socket));
+    await step("people", () => this.people.onEvents(events, socket));
 
     if (update.connection === "close") {
       this.p.socket.closed();

@@ -8,7 +8,7 @@ import { lidOf } from "./groups.view";
 import { describeMessage } from "./incoming";
 import { downloadIncomingMedia, mediaFailure } from "./incoming-media";
 import type { FetchedMedia } from "./message-content";
-import { nameOf, type LidLookup } from "./jid-numbers";
+import { addressOf, nameOf, type LidLookup } from "./jid-numbers";
 import { receiptsInUpsert, type Receipts } from "./receipts";
 import type { SessionConfig } from "./session.types";
 
@@ -64,12 +64,9 @@ export class MessageReceiver {
     const described = describeMessage(msg);
     const chat = msg.key.remoteJid ?? "";
     if (!described || !msg.key.id || chat === "status@broadcast") return null;
-    const isGroup = chat.endsWith("@g.us");
-    const senderJid = isGroup ? (msg.key.participant ?? "") : chat;
-    // The sender's number; a sender known only by its LID has none (never a LID as a number).
-    const sender = await nameOf(ids.lookup, senderJid, isGroup ? msg.key.participantAlt : msg.key.remoteJidAlt);
-    const from = sender.number ?? (sender.lid ? null : senderJid.split("@")[0]);
-    const who = { chat, author: from, ...(from ? {} : { author_lid: sender.lid }) };
+    // Numbers first, LIDs beside them (jid-numbers.ts); a 1:1 chat by LID is named by the number.
+    const { isGroup, chatId, fromNumber: from, fromLid, chatLid } = await addressOf(ids.lookup, msg.key);
+    const who = { chat: chatId, author: from, ...(from ? {} : { author_lid: fromLid }) };
     const { mentions_me, ...mentions } = await mentionsOf(msg, ownPhone, ids);
     const at = msg.messageTimestamp ? toTimestamp(Number(msg.messageTimestamp) * 1000) : now();
     const row = await insertIncomingMessage(database(this.env), {
@@ -78,9 +75,11 @@ export class MessageReceiver {
       providerMessageId: msg.key.id,
       fromNumber: from,
       toNumber: ownPhone ?? "",
+      fromLid,
+      chatLid,
       type: described.type,
       content: described.content,
-      payload: { ...described.payload, chat_id: chat, chat_type: isGroup ? "group" : "contact", push_name: msg.pushName ?? null, ...who, ...mentions },
+      payload: { ...described.payload, chat_id: chatId, chat_type: isGroup ? "group" : "contact", push_name: msg.pushName ?? null, ...who, ...mentions },
       metadata: described.media ? { media: described.media } : null,
       receivedAtIso: at,
     });
@@ -93,7 +92,7 @@ export class MessageReceiver {
         Date.now(),
       );
     }
-    await emitMessageEvent(this.env, "message.received", row, { chat_id: chat, chat_type: isGroup ? "group" : "contact", push_name: msg.pushName ?? null, ...who, ...mentions, mentions_me });
+    await emitMessageEvent(this.env, "message.received", row, { chat_id: chatId, chat_type: isGroup ? "group" : "contact", push_name: msg.pushName ?? null, ...who, ...mentions, mentions_me });
     return { row, chat, isGroup, pushName: msg.pushName ?? null };
   }
 }

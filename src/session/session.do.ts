@@ -12,6 +12,8 @@ import { wantsSocket } from "./connection-mode";
 import { EventStream, type StoredEvent } from "./event-stream";
 import { runGroupOp } from "./groups";
 import type { GroupAnswer, GroupOp } from "./groups.types";
+import { runPeopleOp } from "./people";
+import type { PeopleAnswer, PeopleOp } from "./people.types";
 import { Lifecycle } from "./lifecycle";
 import { GroupDirectory } from "./message-groups";
 import { MessageSender } from "./message-sender";
@@ -211,6 +213,11 @@ export class SessionObject extends DurableObject<Env> {
     const answer = await runGroupOp({ env: this.env, socket }, op);
     await this.conn.touchIdle();
     return answer;
+  }
+
+  /** One people-and-chats operation (people.ts); WhatsApp's refusals come back as values. */
+  async people(op: PeopleOp): Promise<PeopleAnswer> {
+    return runPeopleOp({ env: this.env, socket: await this.connectedSocket(), config: this.config()!, sql: this.ctx.storage.sql }, op).finally(() => this.conn.touchIdle());
   }
 
   /** The decrypted media of an incoming message, or null when this session never received it. */

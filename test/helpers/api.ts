@@ -1,4 +1,4 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import type { ZodType } from "zod";
 import { api } from "../../src/api/router";
 import { ErrorEnvelope } from "../../src/api/schemas";
@@ -31,7 +31,22 @@ export async function call(method: string, path: string, options: CallOptions = 
     await response.body?.cancel();
     return { status: response.status, headers: response.headers, json: undefined as any, text: "" };
   }
-  return checkedJson(method, path, response);
+  const result = await checkedJson(method, path, response);
+  if (method === "POST" && path === "/v1/whatsapp/sessions" && result.status === 201 && result.json?.session?.id) opened.add(result.json.session.id);
+  return result;
+}
+
+// Every test file runs in the same workerd (vitest.config.ts: isolate false), so a session a file
+// links would keep its socket and reconnect loop going through every later file. Each file ends
+// the sessions it created (test/end-sessions.ts).
+const opened = new Set<string>();
+
+/** Disconnects (keeping the link) every session created through `call` since the last time. */
+export async function endOpenedSessions(): Promise<void> {
+  const ids = [...opened];
+  opened.clear();
+  const cap = () => new Promise<void>((resolve) => setTimeout(resolve, 5_000));
+  await Promise.all(ids.map((id) => Promise.race([env.SESSION.get(env.SESSION.idFromName(id)).disconnect().catch(() => {}), cap()])));
 }
 
 // Every JSON answer a test reads is checked against what its route declares (the schemas the

@@ -34,7 +34,7 @@ async function rowsCreated(accountId: string, atMs: number, count: number): Prom
     id: crypto.randomUUID(), accountId, whatsappSessionId: sessionRow.id, campaignId: campaign.id, otpId: null, providerMessageId: null,
     fromNumber: null, toNumber: `1415555${String(1000 + i)}`, type: "text", content: "x", mediaUrl: null, payload: null, status: "queued", direction: "outgoing", reason: null,
     cost: 1, metadata: null, idempotencyKey: null, callbackUrl: null, callbackData: null, scheduledAt: null, sentAt: null, deliveredAt: null, readAt: null,
-    createdAt: at, updatedAt: at,
+    createdAt: at, updatedAt: at, fromLid: null, chatLid: null,
   }));
   return { sends: [{ campaign, messages: rows }], rows };
 }

@@ -28,6 +28,8 @@ describe("D1 migrations", () => {
         "accounts",
         "api_keys",
         "campaigns",
+        "chats",
+        "contacts",
         "daily_usage",
         "idempotency_keys",
         "message_receipts",

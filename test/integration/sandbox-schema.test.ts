@@ -49,8 +49,9 @@ describe("sandbox schema", () => {
     await runInDurableObject(sandboxOf("acct-schema-new"), (_i, state) => {
       expect(version(state.storage.sql)).toBe(SCHEMA_VERSION);
       // Pinned: a new step must be a deliberate change here too.
-      expect(SCHEMA_VERSION).toBe(5);
-      expect(tables(state.storage.sql)).toEqual(expect.arrayContaining(["phones", "companions", "messages", "media_blobs", "groups", "schedule"]));
+      expect(SCHEMA_VERSION).toBe(6);
+      expect(tables(state.storage.sql)).toEqual(expect.arrayContaining(["phones", "companions", "messages", "media_blobs", "groups", "schedule", "blocklist", "privacy_settings", "address_book"]));
+      expect(columns(state.storage.sql, "phones")).toEqual(expect.arrayContaining(["lid_addressed", "about", "business"]));
       expect(columns(state.storage.sql, "messages")).toEqual(expect.arrayContaining(["extra", "media_ref"]));
       expect(columns(state.storage.sql, "pending_stanzas")).toEqual(expect.arrayContaining(["tag", "stanza_id", "sends", "ack_key"]));
     });

@@ -87,7 +87,7 @@ describe("status journal and batched flush", () => {
     expect(rows.filter((r) => r.event_type === "message.sent")).toHaveLength(100);
     const { data } = JSON.parse(rows.find((r) => r.event_type === "message.sent")!.payload);
     expect(Object.keys(data)).toEqual([
-      "id", "provider_message_id", "chat_id", "chat_type", "from_me", "direction", "type", "from_number", "to_number", "content",
+      "id", "provider_message_id", "chat_id", "chat_type", "from_me", "direction", "type", "from_number", "to_number", "from_lid", "chat_lid", "content",
       "status", "reason", "campaign_id", "sent_at", "delivered_at", "read_at", "created_at", "updated_at",
     ]);
     expect(data.from_me).toBe(true);

@@ -49,6 +49,7 @@ const queries = [
   "/v1/whatsapp/webhooks?__proto__[callback_url]=TRAP",
   "/v1/whatsapp/sessions/SESSION/bot?__proto__[callback_url]=TRAP",
   "/v1/whatsapp/sessions/SESSION/qr-code?__proto__[callback_url]=TRAP",
+  "/v1/whatsapp/sessions/SESSION/lids?phone_number=14155552671&__proto__[callback_url]=TRAP",
 ];
 
 const bodies: [string, string, (s: string) => string][] = [

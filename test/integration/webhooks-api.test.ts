@@ -70,7 +70,7 @@ describe("/v1/whatsapp/webhooks CRUD", () => {
     expect((await call("GET", `/v1/whatsapp/webhooks/${hook.id}`, { key: account.key })).status).toBe(404);
   });
 
-  it("defaults to every event and accepts the session_... id", async () => {
+  it("defaults to every event but the opt-in ones and accepts the session_... id", async () => {
     const account = await createAccount();
     const sessionUuid = await insertSession(account.id);
     const created = await call("POST", "/v1/whatsapp/webhooks", {
@@ -91,6 +91,7 @@ describe("/v1/whatsapp/webhooks CRUD", () => {
       "group.participants",
       "group.updated",
       "group.join_request",
+      "chat.updated",
     ]);
     expect(created.json.webhook.whatsapp_session_id).toBe(sessionUuid);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  DEFAULT_WEBHOOK_EVENTS,
   WEBHOOK_EVENTS,
   chatTypeOf,
   isValidChatId,
@@ -20,6 +21,14 @@ describe("event names", () => {
     expect(resolveEventNames(["onAck"]).events).toEqual(["message.sent", "message.delivered", "message.read", "message.failed"]);
     expect(resolveEventNames(["onStateChanged", "onQR"]).events).toEqual(["session.status", "session.qr"]);
     expect(resolveEventNames(["*"]).events).toEqual([...WEBHOOK_EVENTS]);
+  });
+
+  it("leaves the opt-in presence.update out of the default, and puts it in \"*\"", () => {
+    expect(DEFAULT_WEBHOOK_EVENTS).not.toContain("presence.update");
+    expect(DEFAULT_WEBHOOK_EVENTS).toEqual(WEBHOOK_EVENTS.filter((e) => e !== "presence.update"));
+    expect(resolveEventNames(["*"]).events).toContain("presence.update");
+    expect(resolveEventNames(["all"]).events).toContain("presence.update");
+    expect(resolveEventNames(["presence.update"]).events).toEqual(["presence.update"]);
   });
 
   it("reports unknown names", () => {
