@@ -6,16 +6,18 @@
 //
 // Environment: BASE (default http://localhost:8787), ADMIN_TOKEN / DEV_API_KEY (default: from
 // .wrangler/dev-credentials.json), and the sizes BENCH_LATENCY_N (200), BENCH_INBOX_N (30),
-// BENCH_BURST_N (200), BENCH_CAMPAIGN_N (1000).
+// BENCH_BURST_N (200), BENCH_CAMPAIGN_N (1000). Then the round-trip counts (bench/trips.mjs,
+// after the timings so it never loads the machine while they run); BENCH_TRIPS=0 skips them.
 import { fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { httpBaseline } from "./http-sender.mjs";
-import { client, inboxArrivals, log, mapLimit, now, ROOT, target, waitFor } from "./lib.mjs";
+import { client, inboxArrivals, log, mapLimit, now, ROOT, summarize, target, waitFor } from "./lib.mjs";
 import { gateway } from "./ours.mjs";
 import { figures, SENDERS, table } from "./report.mjs";
+import { trips } from "./trips.mjs";
 
 const size = (name, fallback) => {
   const n = Number(process.env[name] ?? fallback);
@@ -137,6 +139,10 @@ async function main() {
     return { ...r, inbox: await inboxArrivals(api, recipients, text, { timeout: 120_000 }) };
   };
   try {
+    // What a request costs before any work: a path both servers answer 404 without touching
+    // anything. Under `wrangler dev` every request also crosses wrangler's local proxy.
+    log("floor: 200 sequential requests each server answers 404");
+    results.floor = { ours: await floorOf(target().base, api.token), http: await floorOf(`http://127.0.0.1:${port}`, null) };
     log(`(i) accept latency: ${N.latency} sequential sends to one contact`);
     await each("latency", (x, s) => x.latency({ to: latencyTo, n: N.latency, text: `bench latency ${s}` }));
     log(`(ii) time to inbox: ${N.inbox} sequential sends`);
@@ -187,6 +193,7 @@ gateway: POST /v1/whatsapp/messages (delay_between 0); HTTP baseline: POST /send
   (baselines); "in inbox" is when the sandbox stored it for the contact. Known numbers: a second round to the same ${N.burst}.
 targets met: ${met.filter((r) => r.met).length} of ${met.length}
 extra (ours): campaign POST ${ms(results.burst.ours.accept_ms)} for ${N.burst} recipients, ${ms(results.campaign.ours.accept_ms)} for ${N.campaign}
+request floor p50 (a 404, no work): gateway ${ms(results.floor.ours.p50)} (wrangler dev), HTTP baseline ${ms(results.floor.http.p50)} (node:http)
 link (scan → connected): gateway ${ms(link.ours)}, HTTP baseline ${ms(link.http)}, in-process baseline ${ms(link.node)}
 ${problems.length ? `WARNING: ${problems.join("; ")}\n  the figures above do not compare like with like. Was the dev server reloaded (file changes) during the run?` : "failures: none"}
 total bench time ${((Date.now() - started) / 1000).toFixed(0)} s
@@ -210,6 +217,11 @@ total bench time ${((Date.now() - started) / 1000).toFixed(0)} s
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, "latest.json"), JSON.stringify(out, null, 2) + "\n");
   log(`results written to bench/results/latest.json`);
+
+  if (process.env.BENCH_TRIPS !== "0") {
+    const counted = await trips();
+    console.log(counted ?? "round trips: no figures (the instrumented run failed; its output is above)");
+  }
 }
 
 main().then(
@@ -219,3 +231,15 @@ main().then(
     process.exit(1);
   },
 );
+
+/** p50/p99 of 200 sequential GETs of a path the server answers 404, on one keep-alive client as the sends use. */
+async function floorOf(base, token) {
+  const samples = [];
+  for (let i = 0; i < 200; i++) {
+    const t = now();
+    const res = await fetch(`${base}/v1/bench-floor-not-a-route`, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+    await res.text();
+    samples.push(now() - t);
+  }
+  return summarize(samples);
+}

@@ -216,14 +216,14 @@ export async function commitSends(
   }
   let balance = result.balance;
 
-  // Small sends (OTPs, notifications) go straight to their session's outbox: the queue's batch
-  // wait would add about a second. Bulk sends, and anything the session refuses, go through
-  // the send queue. Never leave an accepted message that nothing will send: what the queue
-  // refuses fails now.
+  // Sends go straight to their session's outbox, campaigns too: the queue's batch wait would
+  // add about a second before the first message. What a session does not take (its object
+  // failed, or more than one call should carry) goes through the send queue. Never leave an
+  // accepted message that nothing will send: what the queue refuses fails now.
   const bySession = groupBySession(sends);
   // Recovery is armed for the accepted rows alongside the hand-off, not after it (no extra trip;
   // the call is skipped while this isolate knows the alarm is set).
-  const [handed] = await Promise.all([count <= DIRECT_HANDOFF_MAX ? handToSessions(env, bySession) : new Set<string>(), armRecovery(env)]);
+  const [handed] = await Promise.all([handToSessions(env, bySession), armRecovery(env)]);
   const jobs = [...bySession].flatMap(([sessionId, items]) => packSendJobs(sessionId, items.filter((i) => !handed.has(i.messageId))));
   const { enqueuedIds, failedIds } = jobs.length ? await enqueueSendJobs(env, jobs) : { enqueuedIds: [], failedIds: [] };
   if (failedIds.length > 0) {
@@ -246,13 +246,15 @@ export async function commitSends(
   return Response.json(answer.body, { status: answer.status });
 }
 
-const DIRECT_HANDOFF_MAX = 20;
+// One request's messages for one session, at most, handed to its object in one call (a
+// 1,000-recipient campaign is about 300 KB). Larger batches go through the queue.
+const DIRECT_HANDOFF_MAX = 1000;
 
 /** Ids of the messages their session object took; a session that fails is left to the queue. */
 async function handToSessions(env: Env, bySession: Map<string, OutboxItem[]>): Promise<Set<string>> {
   const handed = new Set<string>();
   await Promise.all(
-    [...bySession].map(async ([sessionId, items]) => {
+    [...bySession].filter(([, items]) => items.length <= DIRECT_HANDOFF_MAX).map(async ([sessionId, items]) => {
       try {
         await sessionStub(env, sessionId).enqueue(items);
         for (const item of items) handed.add(item.messageId);

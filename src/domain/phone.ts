@@ -1,18 +1,26 @@
 import { parsePhoneNumberFromString } from "libphonenumber-js";
+import { BoundedCache } from "./bounded-cache";
 
 // WhatsApp addresses people by their international number without "+" ("22997000000").
 // Input may carry "+", spaces, dashes or parentheses; a leading "00" is the same as "+".
+
+// Parsing costs up to a few tenths of a millisecond (a calling code shared by many countries,
+// as +1, is matched against each), and the same numbers come back send after send.
+const parsedNumbers = new BoundedCache<string | null>(10_000, Number.POSITIVE_INFINITY);
 
 /** The digits-only international number, or null when it is not a valid phone number. */
 export function normalizePhone(input: string): string | null {
   const trimmed = input.trim().replace(/^00/, "+");
   if (!/^\+?[\d\s().-]{6,24}$/.test(trimmed)) return null;
   const digits = trimmed.replace(/\D/g, "");
+  const known = parsedNumbers.get(digits);
+  if (known !== undefined) return known;
   const parsed = parsePhoneNumberFromString(`+${digits}`);
   // isPossible (country code + length), not isValid: number-range metadata lags behind new
   // ranges, and refusing a real recipient is worse than letting WhatsApp say "not on WhatsApp".
-  if (!parsed?.isPossible()) return null;
-  return parsed.number.slice(1);
+  const normalized = parsed?.isPossible() ? parsed.number.slice(1) : null;
+  parsedNumbers.set(digits, normalized);
+  return normalized;
 }
 
 // A group id as WhatsApp writes it: the creator's number and a time ("15551234567-1600000000@g.us",

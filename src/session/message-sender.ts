@@ -11,6 +11,7 @@ import { log } from "../platform/log";
 import { downloadMedia, MediaDownloadError } from "./media-download";
 import { buildMessage, type FetchedMedia, type MessageRef } from "./message-content";
 import { GroupRefusal, type GroupDirectory } from "./message-groups";
+import { NumberDirectory } from "./number-directory";
 import type { Outbox, OutboxEntry } from "./outbox";
 import type { SentStore } from "./sent-store";
 import type { ServerAck, ServerAcks } from "./server-acks";
@@ -33,8 +34,6 @@ import type { SessionConfig } from "./session.types";
 export type SendOutcome = "sent" | "failed" | "retry" | "unacked" | "skipped";
 
 const MAX_ATTEMPTS = 3;
-// A number's WhatsApp presence is re-checked after this long.
-const CONTACT_TTL_MS = 24 * 60 * 60_000;
 // The server acks a message within a second. Silence longer than a keepalive round (Baileys pings
 // every 30 s and drops the socket 5 s after a missed answer) means the link is dead, not slow.
 export const SERVER_ACK_TIMEOUT_MS = 35_000;
@@ -50,6 +49,48 @@ function silentServerError(): Error {
   return Object.assign(new Error("Connection was lost: no server ack"), { output: { statusCode: 408 } });
 }
 
+// Baileys' end() drops the ws `close` listeners before closing, so ServerAcks does not hear a
+// socket this object ends itself (delete, logout, reconnect): its connection update says it, at
+// once, rather than each send in flight waiting out the ack timeout. One listener per socket;
+// each send in flight registers while it waits and leaves after (nothing kept per message).
+const closeWaiters = new WeakMap<WASocket, { closed: boolean; waiters: Set<() => void> }>();
+
+/** Calls `onClose` when the socket closes (at once if it has); returns how to stop listening. */
+function whenClosed(socket: WASocket, onClose: () => void): () => void {
+  let entry = closeWaiters.get(socket);
+  if (!entry) {
+    const created = { closed: false, waiters: new Set<() => void>() };
+    socket.ev.on("connection.update", (update) => {
+      if (update.connection !== "close") return;
+      created.closed = true;
+      for (const waiter of [...created.waiters]) waiter();
+    });
+    closeWaiters.set(socket, created);
+    entry = created;
+  }
+  if (entry.closed) {
+    onClose();
+    return () => {};
+  }
+  const { waiters } = entry;
+  waiters.add(onClose);
+  return () => waiters.delete(onClose);
+}
+
+/** The ack, or a rejection as soon as the socket closes. */
+async function ackOrClose(socket: WASocket, ack: Promise<ServerAck>): Promise<ServerAck> {
+  let stop = () => {};
+  const closed = new Promise<never>((_, reject) => {
+    stop = whenClosed(socket, () => reject(new Error("the socket closed before the server acked the message")));
+  });
+  closed.catch(() => {});
+  try {
+    return await Promise.race([ack, closed]);
+  } finally {
+    stop();
+  }
+}
+
 /** Final failure: the row becomes `failed` with its cost refunded (once), and subscribers hear of it. */
 export async function failMessage(env: Env, messageId: string, reason: string, statuses: readonly MessageStatus[] = PENDING_STATUSES): Promise<void> {
   const [row] = await failMessages(database(env), [messageId], reason, statuses);
@@ -57,28 +98,30 @@ export async function failMessage(env: Env, messageId: string, reason: string, s
 }
 
 export class MessageSender {
-  /** When the last frame was written (epoch ms): a message's delay_between counts from it. */
-  lastWrittenAt: number | undefined;
 
   /** Over the session object's SQLite, once its schema ran (session.schema.ts). */
   constructor(
     private readonly env: Env,
-    private readonly sql: SqlStorage,
+    sql: SqlStorage,
     private readonly acks: ServerAcks,
     private readonly sentStore: SentStore,
     private readonly outbox: Outbox,
     private readonly journal: StatusJournal,
     private readonly flusher: StatusFlush,
-    private readonly pending: PendingVerdicts,
+    readonly pending: PendingVerdicts,
     /** The groups it sends into, briefly cached; the socket's `cachedGroupMetadata` reads the same. */
     private readonly groups: GroupDirectory,
     /** Tests use a short one (SessionConfig.ackTimeoutMs overrides it per session). */
     private readonly ackTimeoutMs = SERVER_ACK_TIMEOUT_MS,
-  ) {}
+  ) {
+    this.numbers = new NumberDirectory(sql);
+  }
+
+  /** Numbers on WhatsApp, and the next messages' numbers resolved ahead (number-directory.ts). */
+  readonly numbers: NumberDirectory;
 
   async send(socket: WASocket, config: SessionConfig, entry: OutboxEntry): Promise<SendOutcome> {
     const { item } = entry;
-    this.lastWrittenAt = undefined;
     // Acked before (a crash came before its finish): journal `sent` again, never send it again.
     if (entry.ackedAt !== null) return this.recordAcked(entry);
     // The socket is ending (e.g. after a missing ack): wait for the next one, not an attempt.
@@ -92,7 +135,7 @@ export class MessageSender {
       // list): its refusal is the one answer that says "not a member" / "no such group".
       if (isGroup) await this.groups.read(socket, jid);
       // Groups have no "on WhatsApp" check; membership and announce-only are WhatsApp's to enforce.
-      else if (!(await this.onWhatsApp(socket, item.to))) throw new PermanentFailure("not_on_whatsapp");
+      else if (!(await this.numbers.onWhatsApp(socket, item.to))) throw new PermanentFailure("not_on_whatsapp");
       const refs = await this.resolveRefs(config, item);
       const media = item.mediaUrl ? await this.fetchMedia(item) : null;
       const everyone = isGroup && (item.payload as { mention_all?: boolean } | null)?.mention_all ? await this.groups.everyone(socket, jid) : [];
@@ -124,13 +167,12 @@ export class MessageSender {
     const { item, waId } = entry;
     const waiting = this.acks.expect(socket, waId, config.ackTimeoutMs ?? this.ackTimeoutMs);
     try {
-      this.lastWrittenAt = Date.now();
       const sent = await socket.sendMessage(jid, built.content, built.options);
       // Before the ack: a recipient that cannot decrypt asks for a resend (getMessage).
       if (sent?.message) this.sentStore.save(waId, jid, sent.message);
       let ack: ServerAck;
       try {
-        ack = await waiting.ack;
+        ack = await ackOrClose(socket, waiting.ack);
       } catch (err) {
         throw new AckMissing(errorText(err));
       }
@@ -176,17 +218,6 @@ export class MessageSender {
 
   async revoke(socket: WASocket, to: string, providerMessageId: string): Promise<void> {
     await socket.sendMessage(chatJid(to), { delete: { remoteJid: chatJid(to), fromMe: true, id: providerMessageId } });
-  }
-
-  private async onWhatsApp(socket: WASocket, phone: string): Promise<boolean> {
-    const cached = this.sql
-      .exec<{ on_whatsapp: number; checked_at: number }>("SELECT on_whatsapp, checked_at FROM contacts WHERE phone = ?", phone)
-      .toArray()[0];
-    if (cached && Date.now() - cached.checked_at < CONTACT_TTL_MS) return cached.on_whatsapp === 1;
-    const [result] = (await socket.onWhatsApp(phoneToJid(phone))) ?? [];
-    const exists = Boolean(result?.exists);
-    this.sql.exec("INSERT OR REPLACE INTO contacts (phone, on_whatsapp, checked_at) VALUES (?, ?, ?)", phone, exists ? 1 : 0, Date.now());
-    return exists;
   }
 
   private async resolveRefs(config: SessionConfig, item: OutboxItem): Promise<{ replyTo?: MessageRef; reactTo?: MessageRef }> {

@@ -4,19 +4,22 @@ import { sessionRowExists } from "../db/sessions.repo";
 import { outboxRetryDelayMs } from "../domain/backoff";
 import { emitMessageEvent } from "../events/message-events";
 import { log } from "../platform/log";
+import type { OutboxItem } from "../domain/outbox-item";
 import type { AutoReply, ReceivedMessage } from "./auto-reply";
 import { wakesForWork } from "./connection-mode";
 import type { MessageSender } from "./message-sender";
-import type { Outbox } from "./outbox";
+import type { Outbox, OutboxEntry } from "./outbox";
 import { Reconciler } from "./reconcile";
 import type { Schedule } from "./schedule";
 import type { SentStore } from "./sent-store";
 import type { SessionMeta } from "./session-state";
 import type { SessionSocket } from "./session-socket";
 import type { SessionConfig } from "./session.types";
+import type { WASocket } from "baileys";
 import type { StatusReporter } from "./status-reporter";
 
-// Drains the outbox on the `outbox` task: one message at a time, paced, within one alarm run;
+// Drains the outbox on the `outbox` task and when messages arrive: unpaced ones several at a time
+// (one per chat), paced ones alone, within one bounded run;
 // waits while the socket is down, fails what can never be sent. Also keeps the outbox in step
 // with D1 (reconcile) and takes the bot's replies straight in.
 
@@ -27,8 +30,20 @@ export const OUTBOX_RECHECK_MS = 30_000;
 // One alarm run sends for at most this long, then yields to the next alarm.
 // Short, so other calls to this object (and, locally, to the whole runtime) are not held up.
 const OUTBOX_BURST_MS = 1_000;
+// After a kick, the alarm comes this much later in case the object died meanwhile.
+const KICK_BACKSTOP_MS = 5_000;
 // Besides wake-ups, an alarm reconciles the outbox with D1 at most this often.
 export const RECONCILE_EVERY_MS = 5 * 60_000;
+
+// Unpaced messages in flight at once (each to another chat): the next is written while the
+// ones before wait for their server acks.
+const PIPELINE_DEPTH = 16;
+// New numbers are resolved this many messages ahead (number-directory.ts): one server round
+// trip of each kind for them all, and a bounded piece of work before the loop turns again.
+const PREFETCH_AHEAD = 32;
+
+// Digits only: not a group, nor a chat kept by its LID (a bot's reply to a sender without a number).
+const isNumber = (to: string) => /^\d+$/.test(to);
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -50,12 +65,17 @@ export class OutboxDrain {
   /** Last reconcile with D1 (epoch ms; 0 after a wake, so the first alarm reconciles). */
   reconciledAt = 0;
   private running: Promise<void> | undefined;
+  private active: Promise<void> | undefined;
+  private again = false;
+  /** A burst is being sent now (tests read it to tell "in a run" from "between runs"). */
+  sending = false;
   private stopped = false;
 
   constructor(private readonly p: DrainParts) {}
 
   /** After the object's storage was erased: the next reconcile starts from nothing. */
   forget(): void {
+    this.p.outbox.forgetCache();
     this.reconciler = undefined;
     this.stopped = false;
   }
@@ -79,6 +99,22 @@ export class OutboxDrain {
     await this.p.schedule.set("outbox", at);
   }
 
+  /**
+   * Takes accepted messages (repeats of a held id are ignored) and starts sending them. The
+   * caller has just read them as pending in D1 (the accept, or the send queue's consumer), so
+   * they are not read again before their send.
+   */
+  async accept(items: OutboxItem[]): Promise<number> {
+    const accepted = this.p.outbox.add(items);
+    this.p.sender.pending.vouch(items.map((i) => i.messageId));
+    // The kick sends what is due now; the alarm is only the backstop should this object die first
+    // (an alarm due at once would run a second, empty pass behind the kick's).
+    const at = this.p.outbox.nextSendAt();
+    if (at !== null) await this.p.schedule.set("outbox", at <= Date.now() ? Date.now() + KICK_BACKSTOP_MS : at);
+    this.kick();
+    return accepted;
+  }
+
   /** Bot replies are already accepted (paid, stored); they go straight into this outbox. */
   async addBotReplies(config: SessionConfig, received: ReceivedMessage[], phone: string | null): Promise<void> {
     let added = 0;
@@ -88,7 +124,10 @@ export class OutboxDrain {
       // The incoming messages are stored either way; a failed reply must not break the socket.
       log.error({ session: config.id, err }, "bot reply failed");
     }
-    if (added > 0) await this.schedule();
+    if (added > 0) {
+      await this.schedule();
+      this.kick();
+    }
   }
 
   /**
@@ -108,6 +147,7 @@ export class OutboxDrain {
     this.reconciledAt = Date.now();
     // Housekeeping on the alarm too: a session that stopped sending still forgets old content.
     this.p.sent.prune(Date.now(), true);
+    this.p.outbox.prune();
     try {
       this.reconciler ??= new Reconciler(this.p.outbox, config.id, async (ids, reason) => {
         for (const id of ids) await this.p.sender.fail(id, reason);
@@ -138,14 +178,44 @@ export class OutboxDrain {
   }
 
   /**
-   * Sends what is due, one message at a time and paced, within one alarm run. Waits while
+   * Sends what is due (sendBurst), one pass at a time, within one bounded run. Waits while
    * the socket is down; fails everything when the session can no longer send at all.
    */
   async run(): Promise<void> {
     if (this.stopped) return;
-    const pass = this.runOnce();
+    // One pass at a time (the alarm and an enqueue's kick may meet): a second caller gets the
+    // running pass, which goes round once more for what it may have missed.
+    if (this.active) {
+      this.again = true;
+      return this.active;
+    }
+    const pass = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.runOnce();
+        } while (this.again && !this.stopped);
+      } finally {
+        // In the same turn as the last check of `again`: a caller after it starts a new pass.
+        this.active = undefined;
+      }
+    })();
+    this.active = pass;
     this.running = pass.catch(() => {});
     return pass;
+  }
+
+  /**
+   * Messages were just added: send them now rather than when the alarm fires (the alarm set
+   * by schedule() stays the backstop). A failure is the alarm's to retry.
+   */
+  kick(): void {
+    // After the caller's answer has gone: the send's own work must not delay the accept.
+    setTimeout(() => this.startRun(), 0);
+  }
+
+  private startRun(): void {
+    void this.run().catch((err: unknown) => log.error({ session: this.p.meta.config()?.id, err }, "outbox run failed; the alarm retries"));
   }
 
   private async runOnce(): Promise<void> {
@@ -180,30 +250,73 @@ export class OutboxDrain {
       if (outbox.size() > 0) await this.p.schedule.set("outbox", Date.now() + OUTBOX_RECHECK_MS);
       return;
     }
-    const deadline = Date.now() + OUTBOX_BURST_MS;
+    this.sending = true;
+    let socketEnding: boolean;
+    try {
+      socketEnding = await this.sendBurst(socket.current, config, Date.now() + OUTBOX_BURST_MS);
+    } finally {
+      this.sending = false;
+    }
+    await socket.touchIdle();
+    // The next socket's `open` reschedules the outbox; until then only the usual recheck.
+    if (socketEnding) return this.p.schedule.set("outbox", Date.now() + OUTBOX_RECHECK_MS);
+    await this.schedule();
+  }
+
+  /**
+   * Sends until `deadline`: unpaced messages up to PIPELINE_DEPTH at once (one per chat, so each
+   * chat keeps its order), a paced one alone. Returns whether the socket is ending.
+   */
+  private async sendBurst(socket: WASocket, config: SessionConfig, deadline: number): Promise<boolean> {
+    const { outbox, sender } = this.p;
+    const inFlight = new Map<string, { chat: string; paced: boolean; done: Promise<void> }>();
     let socketEnding = false;
-    while (Date.now() < deadline && socket.current && !this.stopped) {
-      const entry = outbox.takeNext();
-      if (!entry) break;
-      const outcome = await sender.send(socket.current, config, entry);
+    const settle = async (entry: OutboxEntry) => {
+      const outcome = await sender.send(socket, config, entry).catch((err: unknown) => {
+        log.error({ message: entry.item.messageId, err }, "send threw; will retry");
+        return "retry" as const;
+      });
       if (outcome === "retry") {
         outbox.postpone(entry.item.messageId, Date.now() + outboxRetryDelayMs(entry.attempts));
       } else if (outcome === "unacked") {
         // That socket is ending (message-sender.ts): the resend waits for the next one.
         outbox.requeue(entry.item.messageId);
         socketEnding = true;
-        break;
       } else {
-        // delay_between counts from when the frame was written, not from the ack.
-        outbox.finish(entry.item.messageId, outcome === "sent" ? entry.item.delayBetweenMs : 0, Date.now(), outcome === "sent" ? sender.lastWrittenAt : undefined);
+        // delay_between counts from the server's ack: consecutive messages are at least that far
+        // apart however the ack's delay varies, by their sent_at as by when WhatsApp got them.
+        const paced = outcome === "sent" && entry.item.delayBetweenMs > 0;
+        outbox.finish(entry.item.messageId, paced ? entry.item.delayBetweenMs : 0);
       }
-      // Let other calls in between sends (locally every object shares one thread): a
-      // `delay_between: 0` burst must not hold the runtime.
-      await yieldToEventLoop();
+    };
+    try {
+      for (;;) {
+        // A paced message in flight goes alone: nothing is taken beside it (its pause follows it).
+        const pacedInFlight = [...inFlight.values()].some((f) => f.paced);
+        if (!pacedInFlight && !socketEnding && !this.stopped && Date.now() < deadline && this.p.socket.current === socket) {
+          const busy = new Set([...inFlight.values()].map((f) => f.chat));
+          const taken = outbox.takeReady(PIPELINE_DEPTH - inFlight.size, busy, Date.now(), new Set(inFlight.keys()));
+          if (taken.some((e) => isNumber(e.item.to) && sender.numbers.needs(socket, e.item.to))) {
+            // Not the chats in flight: their sends hold Baileys' key transaction for those sessions.
+            await sender.numbers.prefetch(socket, outbox.upcomingRecipients(PREFETCH_AHEAD).filter((to) => isNumber(to) && !busy.has(to)));
+            await yieldToEventLoop();
+          }
+          for (const entry of taken) {
+            const id = entry.item.messageId;
+            inFlight.set(id, { chat: entry.item.to, paced: entry.item.delayBetweenMs > 0, done: settle(entry).finally(() => inFlight.delete(id)) });
+          }
+        }
+        if (inFlight.size === 0) return socketEnding;
+        // Whichever settles first frees a place (and its chat) for the next. Then a real turn of
+        // the event loop: Baileys' work for a send is mostly one chain of microtasks, and calls to
+        // this object (locally, to every object) wait until the loop turns.
+        await Promise.race([...inFlight.values()].map((f) => f.done));
+        await yieldToEventLoop();
+      }
+    } finally {
+      // A settle that could not record its outcome fails the pass (the alarm retries it; its row
+      // stays `sending`, retaken with the same id), but only once the other sends settled.
+      await Promise.allSettled([...inFlight.values()].map((f) => f.done));
     }
-    await socket.touchIdle();
-    // The next socket's `open` reschedules the outbox; until then only the usual recheck.
-    if (socketEnding) return this.p.schedule.set("outbox", Date.now() + OUTBOX_RECHECK_MS);
-    await this.schedule();
   }
 }

@@ -8,6 +8,8 @@ import type { OutboxItem } from "../domain/outbox-item";
 // pending → sending (a crash here means "send again, same id") → done. Done rows stay a
 // week so a late queue redelivery of the same message is recognised and ignored.
 const DONE_KEPT_MS = 7 * 24 * 60 * 60_000;
+// takeReady looks this many rows past the ones it may take.
+const TAKE_SCAN_EXTRA = 64;
 
 export interface OutboxEntry {
   item: OutboxItem;
@@ -64,12 +66,52 @@ export class Outbox {
 
   /** The next message to send now, if any; it is marked `sending` (a crash leaves it to retry). */
   takeNext(now = Date.now()): OutboxEntry | undefined {
-    if (this.pausedUntil() > now) return undefined;
-    const row = this.sql
-      .exec<Row>("SELECT message_id, wa_id, item, attempts, due_at, acked_at FROM outbox WHERE state != 'done' AND due_at <= ? ORDER BY due_at, seq LIMIT 1", now)
-      .toArray()[0];
-    if (!row) return undefined;
-    this.sql.exec("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE message_id = ?", row.message_id);
+    return this.takeReady(1, new Set(), now)[0];
+  }
+
+  /**
+   * Up to `limit` messages to send now, in order, each marked `sending`. Never two to one chat,
+   * nor one to a chat in `busy` (order per chat: the next waits until the one before settled),
+   * nor one already in flight. A paced message (delay_between > 0) goes alone: it is taken only
+   * when nothing else is in flight or taken, and ends the take.
+   */
+  takeReady(limit: number, busy: ReadonlySet<string>, now = Date.now(), inFlight: ReadonlySet<string> = new Set()): OutboxEntry[] {
+    if (limit <= 0 || this.pausedUntil() > now) return [];
+    // Rows past the ones in flight, and some more: several due to one chat must not hide the others.
+    const rows = this.sql
+      .exec<Row & { chat: string; pace: number }>(
+        "SELECT message_id, wa_id, item, attempts, due_at, acked_at, json_extract(item, '$.to') AS chat, json_extract(item, '$.delayBetweenMs') AS pace FROM outbox WHERE state != 'done' AND due_at <= ? ORDER BY due_at, seq LIMIT ?",
+        now,
+        limit + inFlight.size + TAKE_SCAN_EXTRA,
+      )
+      .toArray();
+    const taken: OutboxEntry[] = [];
+    const chats = new Set(busy);
+    for (const row of rows) {
+      if (taken.length >= limit) break;
+      if (inFlight.has(row.message_id)) continue;
+      if (row.pace > 0) {
+        if (taken.length === 0 && busy.size === 0) taken.push(this.entryOf(row));
+        break;
+      }
+      // Skipped, its chat stays busy: a later message to it must not overtake it.
+      if (chats.has(row.chat)) continue;
+      chats.add(row.chat);
+      taken.push(this.entryOf(row));
+    }
+    for (const entry of taken) this.sql.exec("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE message_id = ?", entry.item.messageId);
+    return taken;
+  }
+
+  /** Recipients of the next `limit` messages due, in order (looked up ahead in one query each). */
+  upcomingRecipients(limit: number): string[] {
+    return this.sql
+      .exec<{ to: string }>("SELECT json_extract(item, '$.to') AS \"to\" FROM outbox WHERE state != 'done' AND acked_at IS NULL ORDER BY due_at, seq LIMIT ?", limit)
+      .toArray()
+      .map((r) => r.to);
+  }
+
+  private entryOf(row: Row): OutboxEntry {
     return { item: JSON.parse(row.item), waId: row.wa_id, attempts: row.attempts + 1, dueAt: row.due_at, ackedAt: row.acked_at };
   }
 
@@ -80,7 +122,7 @@ export class Outbox {
 
   /**
    * The message left WhatsApp's hands or failed for good: forget it and pause before the next,
-   * counted from `pauseFrom` (when its frame was written; the ack's delay is not a pause).
+   * counted from `pauseFrom` (the drain passes the time of the ack it just recorded).
    */
   finish(messageId: string, pauseMs: number, now = Date.now(), pauseFrom = now): void {
     // Recipient and type stay: a later receipt is journaled with them (status-journal.ts).
@@ -89,11 +131,18 @@ export class Outbox {
       now,
       messageId,
     );
-    this.sql.exec("DELETE FROM outbox WHERE state = 'done' AND due_at < ?", now - DONE_KEPT_MS);
+    // Unpaced: nothing to record (a pause set before has passed, or this one could not be sent).
+    if (pauseMs <= 0) return;
     this.sql.exec(
       "INSERT INTO outbox_meta (key, value) VALUES ('paused_until', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
       pauseFrom + pauseMs,
     );
+    this.paused = pauseFrom + pauseMs;
+  }
+
+  /** Forgets done entries older than a week: with each reconcile, not per message. */
+  prune(now = Date.now()): void {
+    this.sql.exec("DELETE FROM outbox WHERE state = 'done' AND due_at < ?", now - DONE_KEPT_MS);
   }
 
   /** Ids of the next `limit` messages to send, in order (for one D1 read per slice). */
@@ -107,6 +156,14 @@ export class Outbox {
   /** Try again later (transient failure). */
   postpone(messageId: string, until: number): void {
     this.sql.exec("UPDATE outbox SET state = 'pending', due_at = ? WHERE message_id = ?", until, messageId);
+    // The later messages to its chat wait as long (order per chat; equal due times go by seq).
+    this.sql.exec(
+      `UPDATE outbox SET due_at = ?1 WHERE state != 'done' AND acked_at IS NULL AND due_at < ?1
+         AND seq > (SELECT seq FROM outbox WHERE message_id = ?2)
+         AND json_extract(item, '$.to') = (SELECT json_extract(item, '$.to') FROM outbox WHERE message_id = ?2)`,
+      until,
+      messageId,
+    );
   }
 
   /**
@@ -176,12 +233,17 @@ export class Outbox {
     return new Map(rows.map((r) => [r.message_id, r.reason]));
   }
 
+  /** Whether anything is still held (cheaper than size(): asked after every send). */
+  hasHeld(): boolean {
+    return this.sql.exec("SELECT 1 FROM outbox WHERE state != 'done' LIMIT 1").toArray().length > 0;
+  }
+
   size(): number {
     return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE state != 'done'").one().n;
   }
 
   private select(where: string, ...bindings: unknown[]): OutboxEntry[] {
-    const rows = this.sql.exec<Row>(`SELECT message_id, wa_id, item, attempts, due_at, acked_at FROM outbox WHERE ${where} ORDER BY seq`, ...bindings).toArray();
+    const rows = this.sql.exec<Row>(`SELECT message_id, wa_id, item, attempts, due_at, acked_at FROM outbox WHERE ${where} ORDER BY due_at, seq`, ...bindings).toArray();
     return rows.map((r) => ({ item: JSON.parse(r.item), waId: r.wa_id, attempts: r.attempts, dueAt: r.due_at, ackedAt: r.acked_at }));
   }
 
@@ -197,7 +259,16 @@ export class Outbox {
     );
   }
 
+  // Read before every take: kept in memory, written through (forgetCache after storage is erased).
+  private paused: number | undefined;
+
   private pausedUntil(): number {
-    return this.sql.exec<{ value: number }>("SELECT value FROM outbox_meta WHERE key = 'paused_until'").toArray()[0]?.value ?? 0;
+    this.paused ??= this.sql.exec<{ value: number }>("SELECT value FROM outbox_meta WHERE key = 'paused_until'").toArray()[0]?.value ?? 0;
+    return this.paused;
+  }
+
+  /** The object's storage was erased: read what is kept again. */
+  forgetCache(): void {
+    this.paused = undefined;
   }
 }

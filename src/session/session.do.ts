@@ -75,7 +75,7 @@ export class SessionObject extends DurableObject<Env> {
     const sent = new SentStore(sql);
     // Statuses of sent messages: journaled here, flushed to D1 in batches.
     this.journal = new StatusJournal(sql);
-    this.flusher = new StatusFlush(env, this.journal, () => this.meta.config(), () => this.outbox.size() > 0, (at) => this.schedule.set("flush", at));
+    this.flusher = new StatusFlush(env, this.journal, () => this.meta.config(), () => this.outbox.hasHeld(), (at) => this.schedule.set("flush", at));
     const pending = new PendingVerdicts(env, this.flusher.hooks, () => this.meta.config());
     // Groups sent into: read by the sender, and by Baileys as its cachedGroupMetadata.
     const groups = new GroupDirectory();
@@ -166,9 +166,7 @@ export class SessionObject extends DurableObject<Env> {
       for (const item of items) await this.sender.fail(item.messageId, "session_deleted");
       return { accepted: 0 };
     }
-    const accepted = this.outbox.add(items);
-    await this.drain.schedule();
-    return { accepted };
+    return { accepted: await this.drain.accept(items) };
   }
 
   /**

@@ -96,6 +96,8 @@ const MIGRATIONS: readonly Migration[] = [
       created_at TEXT NOT NULL
     )`,
   ],
+  // The next due entries without scanning the done ones kept for a week (outbox.ts takeReady).
+  ["CREATE INDEX IF NOT EXISTS outbox_due ON outbox (due_at, seq) WHERE state != 'done'"],
 ];
 
 const AUTH_MIGRATIONS: readonly Migration[] = [

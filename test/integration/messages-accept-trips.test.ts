@@ -1,11 +1,10 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { assertDeclared, call, createAccount, type TestAccount } from "../helpers/api";
 import { balanceOf, connectedSession, numbers, storedCounts } from "../helpers/messages";
 import { forgetArmed } from "../../src/platform/recovery-arm";
-import { TripLog, countedD1, countedNamespace, countedQueue } from "../helpers/trips";
+import { countedEnv, countedRequest } from "../helpers/counted-worker";
+import { TripLog } from "../helpers/trips";
 
 // Sequential round trips (D1 calls, object calls and queue sends that did not overlap) of the
 // accept path, counted on the real bindings: a warm send is accepted in at most two (the
@@ -14,37 +13,16 @@ import { TripLog, countedD1, countedNamespace, countedQueue } from "../helpers/t
 // stores and debits nothing; an answer given without the batch checks the key in D1 first.
 
 const log = new TripLog();
-const countedEnv = {
-  ...env,
-  DB: countedD1(log, env.DB),
-  SESSION: countedNamespace(log, env.SESSION, "session"),
-  SANDBOX_WORLD: countedNamespace(log, env.SANDBOX_WORLD, "sandbox"),
-  RECOVERY: countedNamespace(log, env.RECOVERY, "recovery"),
-  SEND_QUEUE: countedQueue(log, env.SEND_QUEUE, "send_queue"),
-  WEBHOOK_QUEUE: countedQueue(log, env.WEBHOOK_QUEUE, "webhook_queue"),
-} as Env;
+const counting = countedEnv(log, env);
 
 let account: TestAccount;
 let session: { id: string; session_id: string; phone_number: string };
 
 async function counted(method: string, path: string, key: string, body?: unknown, headers: Record<string, string> = {}) {
-  const init: RequestInit = { method, headers: { Authorization: `Bearer ${key}`, ...headers } };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    (init.headers as Record<string, string>)["Content-Type"] = "application/json";
-  }
-  log.reset();
-  const ctx = createExecutionContext();
-  const request = new Request(`http://gateway.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>;
-  const response = await worker.fetch(request, countedEnv, ctx);
-  const json = (await response.json()) as any;
-  await waitOnExecutionContext(ctx);
-  // The kinds of trip in start order: "d1.batch", "d1.raw", "session.enqueue" … (the key's
-  // last-use touch, in waitUntil, included).
-  const ordered = [...log.trips].sort((a, b) => a.start - b.start);
+  const { status, headers: responseHeaders, json, ordered } = await countedRequest(log, counting, method, path, key, body, headers);
   const kinds = ordered.map((t) => t.what.split(/[ (]/)[0]);
-  const result = { status: response.status, headers: response.headers, json, sequential: log.sequential(), trips: log.describe(), kinds, ordered };
-  assertDeclared(method, path, response.status, json);
+  const result = { status, headers: responseHeaders, json, sequential: log.sequential(), trips: log.describe(), kinds, ordered };
+  assertDeclared(method, path, status, json);
   return result;
 }
 

@@ -101,6 +101,21 @@ describe("session outbox", () => {
       expect(retry.dueAt).toBe(T0 + 4_000);
     }));
 
+  it("keeps a chat's order past a postponed try: its later messages wait as long, other chats do not", () =>
+    inOutbox("postpone-order", (outbox) => {
+      outbox.add([item("a1", { to: "1" }), item("a2", { to: "1" }), item("b1", { to: "2" }), item("a3", { to: "1", scheduledAt: T0 + 9_000 })], T0);
+      expect(ids(outbox.takeReady(5, new Set(), T0))).toEqual(["a1", "b1"]);
+      outbox.postpone("a1", T0 + 4_000);
+      outbox.finish("b1", 0, T0);
+      // a2 does not overtake a1 while it waits; a3, due after the retry, keeps its own time.
+      expect(outbox.takeReady(5, new Set(), T0 + 3_999)).toEqual([]);
+      expect(outbox.nextSendAt()).toBe(T0 + 4_000);
+      expect(ids(outbox.takeReady(5, new Set(), T0 + 4_000))).toEqual(["a1"]);
+      outbox.finish("a1", 0, T0 + 4_000);
+      expect(ids(outbox.takeReady(5, new Set(), T0 + 4_000))).toEqual(["a2"]);
+      expect(outbox.takeReady(5, new Set(["1"]), T0 + 9_000, new Set(["a2"]))).toEqual([]);
+    }));
+
   it("requeues an unacked item without spending an attempt, keeping its due time so the max wait still bounds it", () =>
     inOutbox("requeue", (outbox) => {
       outbox.add([item("a")], T0);
@@ -155,14 +170,50 @@ describe("session outbox", () => {
       outbox.add([item("a"), item("b")], T0);
       outbox.finish(outbox.takeNext(T0)!.item.messageId, 0, T0);
       const rows = () => sql.exec<{ message_id: string }>("SELECT message_id FROM outbox ORDER BY seq").toArray().map((r) => r.message_id);
-      // A finish a week later cleans up what finished more than a week before it.
       outbox.finish(outbox.takeNext(T0 + 7 * DAY_MS)!.item.messageId, 0, T0 + 7 * DAY_MS);
+      // A prune (once per drain run) a week later forgets only what finished more than a week before.
+      outbox.prune(T0 + 7 * DAY_MS);
       expect(rows()).toEqual(["a", "b"]);
-      outbox.add([item("c")], T0 + 7 * DAY_MS + 1);
-      outbox.finish(outbox.takeNext(T0 + 7 * DAY_MS + 1)!.item.messageId, 0, T0 + 7 * DAY_MS + 1);
-      expect(rows()).toEqual(["b", "c"]);
+      outbox.prune(T0 + 7 * DAY_MS + 1);
+      expect(rows()).toEqual(["b"]);
       expect(outbox.add([item("a")], T0 + 7 * DAY_MS + 2)).toBe(1);
       expect(outbox.add([item("b")], T0 + 7 * DAY_MS + 2)).toBe(0);
+    }));
+
+  it("takes several unpaced items at once, one per chat, never one whose chat is busy or one in flight", () =>
+    inOutbox("ready", (outbox) => {
+      outbox.add([item("a1", { to: "1" }), item("a2", { to: "1" }), item("b1", { to: "2" }), item("c1", { to: "3" }), item("d1", { to: "4" })], T0);
+      const first = outbox.takeReady(3, new Set(), T0);
+      // a2 waits for a1: the next message to a chat is never written before the one before it settled.
+      expect(ids(first)).toEqual(["a1", "b1", "c1"]);
+      const inFlight = new Set(ids(first));
+      expect(ids(outbox.takeReady(5, new Set(["1", "2", "3"]), T0, inFlight))).toEqual(["d1"]);
+      outbox.finish("a1", 0, T0);
+      inFlight.delete("a1");
+      inFlight.add("d1");
+      expect(ids(outbox.takeReady(5, new Set(["2", "3", "4"]), T0, inFlight))).toEqual(["a2"]);
+    }));
+
+  it("takes a paced item only alone, when nothing else is in flight, and nothing after it", () =>
+    inOutbox("ready-paced", (outbox) => {
+      outbox.add([item("u1", { to: "1" }), item("p1", { to: "2", delayBetweenMs: 1000 }), item("u2", { to: "3" })], T0);
+      // The unpaced one before it goes; the paced one stops the take (u2 may not overtake it).
+      expect(ids(outbox.takeReady(5, new Set(), T0))).toEqual(["u1"]);
+      expect(ids(outbox.takeReady(5, new Set(["1"]), T0, new Set(["u1"])))).toEqual([]);
+      outbox.finish("u1", 0, T0);
+      expect(ids(outbox.takeReady(5, new Set(), T0))).toEqual(["p1"]);
+      outbox.finish("p1", 1000, T0, T0);
+      // Its pause holds every other message, as a single send's did.
+      expect(outbox.takeReady(5, new Set(), T0 + 999)).toEqual([]);
+      expect(ids(outbox.takeReady(5, new Set(), T0 + 1000))).toEqual(["u2"]);
+    }));
+
+  it("lists the recipients of the next messages due, for resolving them ahead", () =>
+    inOutbox("upcoming", (outbox) => {
+      outbox.add([item("a", { to: "1" }), item("b", { to: "2" }), item("c", { to: "3" })], T0);
+      outbox.finish(outbox.takeNext(T0)!.item.messageId, 0, T0);
+      expect(outbox.upcomingRecipients(5)).toEqual(["2", "3"]);
+      expect(outbox.upcomingRecipients(1)).toEqual(["2"]);
     }));
 
   it("is the same outbox the session object uses, on the tables of its schema", async () => {

@@ -70,7 +70,7 @@ describe("status journal and batched flush", () => {
     // The binding, counted for every call but the API's, the queue consumers' and this test's: each is one trip.
     await inside(session.id, (o) => {
       o.realDb = o.env.DB;
-      o.env.DB = countedFromD1(log, o.env.DB, /\/src\/(api|queues)\/|\/test\//);
+      o.env.DB = countedFromD1(log, o.env.DB, /\/src\/(api|queues|sandbox|recovery)\/|\/test\//);
     });
     try {
       const campaignId = await sendAll(account, session.id, to);
