@@ -38,6 +38,11 @@ export function normalizeRecipient(input: string): string | null {
   return isGroupId(trimmed) ? trimmed : normalizePhone(trimmed);
 }
 
+/** Whether a stored recipient is a phone number's digits (not a group's or a LID's JID). */
+export function isPhoneRecipient(to: string): boolean {
+  return /^\d+$/.test(to);
+}
+
 /** Phone number → WhatsApp user JID. */
 export function phoneToJid(phone: string): string {
   return `${phone}@s.whatsapp.net`;

@@ -1,7 +1,7 @@
 import { jidNormalizedUser, type WASocket } from "baileys";
 import { phoneToJid } from "../domain/phone";
 import { log } from "../platform/log";
-import { checkNumbers } from "./contacts.lookup";
+import { checkNumbers, lookupNumber } from "./contacts.lookup";
 
 // Whether numbers are on WhatsApp (cached a day in the object's SQLite), and numbers resolved
 // ahead of a burst: for the next messages' new numbers, one usync contact query per 50, then one
@@ -20,12 +20,11 @@ export class NumberDirectory {
   /** Over the session object's SQLite, once its schema ran (session.schema.ts). */
   constructor(private readonly sql: SqlStorage) {}
 
-  /** Whether `phone` is on WhatsApp: the cached answer, else one usync query. */
+  /** Whether `phone` is on WhatsApp: the cached answer, else one usync query (the look-ahead's). */
   async onWhatsApp(socket: WASocket, phone: string): Promise<boolean> {
     const cached = this.cached(phone);
     if (cached !== undefined) return cached;
-    const [result] = (await socket.onWhatsApp(phoneToJid(phone))) ?? [];
-    const exists = Boolean(result?.exists);
+    const exists = (await lookupNumber(socket, phone)) !== null;
     this.record(phone, exists);
     return exists;
   }

@@ -2,6 +2,7 @@ import { database } from "../db/client";
 import { failPendingOfSession } from "../db/messages.status";
 import { sessionRowExists } from "../db/sessions.repo";
 import { outboxRetryDelayMs } from "../domain/backoff";
+import { isPhoneRecipient } from "../domain/phone";
 import { emitMessageEvent } from "../events/message-events";
 import { log } from "../platform/log";
 import type { OutboxItem } from "../domain/outbox-item";
@@ -43,8 +44,6 @@ const PIPELINE_DEPTH = 16;
 const PREFETCH_AHEAD = 32;
 
 // Digits only: not a group, nor a chat kept by its LID (a bot's reply to a sender without a number).
-const isNumber = (to: string) => /^\d+$/.test(to);
-
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 export interface DrainParts {
@@ -296,9 +295,9 @@ export class OutboxDrain {
         if (!pacedInFlight && !socketEnding && !this.stopped && Date.now() < deadline && this.p.socket.current === socket) {
           const busy = new Set([...inFlight.values()].map((f) => f.chat));
           const taken = outbox.takeReady(PIPELINE_DEPTH - inFlight.size, busy, Date.now(), new Set(inFlight.keys()));
-          if (taken.some((e) => isNumber(e.item.to) && sender.numbers.needs(socket, e.item.to))) {
+          if (taken.some((e) => isPhoneRecipient(e.item.to) && sender.numbers.needs(socket, e.item.to))) {
             // Not the chats in flight: their sends hold Baileys' key transaction for those sessions.
-            await sender.numbers.prefetch(socket, outbox.upcomingRecipients(PREFETCH_AHEAD).filter((to) => isNumber(to) && !busy.has(to)));
+            await sender.numbers.prefetch(socket, outbox.upcomingRecipients(PREFETCH_AHEAD).filter((to) => isPhoneRecipient(to) && !busy.has(to)));
             await yieldToEventLoop();
           }
           for (const entry of taken) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chatJid, isGroupId, isOwnJid, jidToPhone, jidUser, normalizePhone, normalizeRecipient, phoneToJid } from "../../src/domain/phone";
+import { chatJid, isGroupId, isOwnJid, isPhoneRecipient, jidToPhone, jidUser, normalizePhone, normalizeRecipient, phoneToJid } from "../../src/domain/phone";
 
 describe("phone numbers", () => {
   it("normalises international formats to digits", () => {
@@ -52,5 +52,18 @@ describe("phone numbers", () => {
     expect(isOwnJid("14155552671@lid", me)).toBe(false);
     expect(isOwnJid("14155550000@s.whatsapp.net", me)).toBe(false);
     expect(isOwnJid("14155552671@s.whatsapp.net", undefined)).toBe(false);
+  });
+  it("tells a stored phone recipient from a group's or a LID's JID", () => {
+    expect(isPhoneRecipient("22997000000")).toBe(true);
+    expect(isPhoneRecipient("120363041234567890@g.us")).toBe(false);
+    expect(isPhoneRecipient("123456789012345@lid")).toBe(false);
+    expect(isPhoneRecipient("")).toBe(false);
+  });
+
+  it("gives the same answer for a number asked twice (the memo keeps what parsing said)", () => {
+    expect(normalizePhone("+1 202 555 0143")).toBe(normalizePhone("+1 202 555 0143"));
+    expect(normalizePhone("+12025550143")).toBe("12025550143");
+    expect(normalizePhone("+1 202")).toBeNull();
+    expect(normalizePhone("+1 202")).toBeNull();
   });
 });
